@@ -1,0 +1,77 @@
+"""CloudNativePG MCP server: a synchronous Flask app served by gunicorn."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TextIO
+
+from flask import Flask
+
+from app.kube import KubeAccess
+from app.logs import configure_logging
+from app.protocol.server import McpServer, ServerIdentity
+from app.settings import SERVICE_NAME, Settings
+from app.tools.catalog import all_tools
+from app.tools.registry import Registry
+from app.web import health, mcp_endpoint, wellknown
+from app.web.errors import register_error_handlers
+from app.web.request_id import register_request_id
+
+__version__ = "0.1.0"
+
+INSTRUCTIONS = (
+    "Operate CloudNativePG PostgreSQL clusters on Kubernetes. Read-only tools are safe to call freely; "
+    "tools marked destructive need the user's explicit confirmation. Tool errors explain what to change."
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppState:
+    """Per-worker objects, kept on `app.extensions["cnpg_mcp"]`."""
+
+    settings: Settings
+    server: McpServer
+    kube: KubeAccess
+
+
+def create_app(
+    settings: Settings | None = None, registry: Registry | None = None, *, log_stream: TextIO | None = None
+) -> Flask:
+    """Build the WSGI app. Reads the environment only when `settings` is not given.
+
+    Raises:
+        SettingsError: a setting is invalid (the message names it).
+    """
+    settings = settings or Settings.from_env()
+    configure_logging(settings, log_stream)
+    registry = registry or Registry(all_tools())
+    if settings.read_only:
+        registry = registry.filtered(lambda spec: spec.hints.read_only)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["cnpg_mcp"] = AppState(
+        settings=settings,
+        server=McpServer(
+            registry,
+            ServerIdentity(
+                name=SERVICE_NAME, title="CloudNativePG MCP Server", version=__version__, instructions=INSTRUCTIONS
+            ),
+        ),
+        kube=KubeAccess(settings),
+    )
+    register_request_id(app)
+    register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(wellknown.bp)
+    app.register_blueprint(mcp_endpoint.bp)
+    if not settings.auth_enabled:
+        log.warning(
+            "AUTHENTICATION IS OFF: OIDC_ISSUER is unset, so /mcp accepts requests without a token. "
+            "Serve it on loopback only (bind %s), or set OIDC_ISSUER.",
+            settings.gunicorn_bind,
+        )
+    return app

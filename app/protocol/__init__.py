@@ -1,0 +1,1 @@
+"""MCP protocol dispatch for both generations. Never imports Flask."""

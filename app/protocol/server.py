@@ -1,0 +1,303 @@
+"""MCP dispatch for both protocol generations, with no session state.
+
+The transport hands over a decoded body plus the routing headers; this module
+picks the era for that one request, validates the envelope with the `mcp`
+package's helpers, calls the method handler and shapes the result for the
+negotiated version. It returns an HTTP status alongside the JSON-RPC reply so
+every transport (HTTP, stdio) shares one decision table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as t
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    MCP_PROTOCOL_VERSION_HEADER,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    validate_mcp_param_headers,
+)
+from mcp_types import methods
+from mcp_types.jsonrpc import (
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+)
+from pydantic import ValidationError
+
+from app.protocol.envelope import Message, read_message
+from app.protocol.errors import (
+    ProtocolError,
+    RequestId,
+    invalid_params,
+    invalid_request,
+    method_not_found,
+    unsupported_version,
+)
+from app.protocol.versions import (
+    ALL_SERVED_VERSIONS,
+    DEFAULT_HEADERLESS_VERSION,
+    HANDSHAKE_VERSIONS,
+    MODERN_VERSIONS,
+    negotiate_handshake,
+)
+from app.tools.context import ToolContext
+from app.tools.errors import UnknownToolError
+from app.tools.registry import Registry
+
+log = logging.getLogger(__name__)
+
+# Errors about the message itself are 400 in both eras; the legacy era sends
+# method-level errors in a 200 (as the python-sdk does) so handshake clients
+# surface them as JSON-RPC errors rather than transport failures.
+_LEGACY_HTTP_STATUS: Mapping[int, int] = {
+    PARSE_ERROR: 400,
+    INVALID_REQUEST: 400,
+    HEADER_MISMATCH: 400,
+    UNSUPPORTED_PROTOCOL_VERSION: 400,
+}
+_TOOL_LIST_TTL_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send: an HTTP status and a JSON-RPC message, or no body (202)."""
+
+    status: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    name: str
+    title: str
+    version: str
+    instructions: str
+
+
+class McpServer:
+    """Answers one JSON-RPC message at a time; holds no per-client state."""
+
+    def __init__(self, registry: Registry, identity: ServerIdentity) -> None:
+        self._registry = registry
+        self._identity = identity
+        self._server_info = t.Implementation(
+            name=identity.name, title=identity.title, version=identity.version
+        ).model_dump(by_alias=True, mode="json", exclude_none=True)
+        self._capabilities = t.ServerCapabilities(tools=t.ToolsCapability(list_changed=False)).model_dump(
+            by_alias=True, mode="json", exclude_none=True
+        )
+        self._legacy: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+            "initialize": self._initialize,
+            "ping": lambda _m, _v, _c: {},
+            "tools/list": self._tools_list,
+            "tools/call": self._tools_call,
+        }
+        self._modern: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+            "server/discover": self._discover,
+            "tools/list": self._tools_list,
+            "tools/call": self._tools_call,
+        }
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    # --- entry point ---------------------------------------------------
+
+    def handle(
+        self,
+        decoded: Any,
+        ctx: ToolContext,
+        headers: Mapping[str, str] | None,
+        raw_headers: Iterable[tuple[str, str]] = (),
+    ) -> Reply:
+        """Answer one decoded JSON-RPC body.
+
+        `headers` are the request's headers with lower-case names and stripped
+        values, or None for transports without headers (stdio), where the era
+        is read from the body alone.
+        """
+        legacy = True
+        try:
+            message = read_message(decoded)
+            legacy = self._is_legacy(message, headers)
+            if legacy:
+                return self._handle_legacy(message, ctx, headers)
+            return self._handle_modern(decoded, message, ctx, headers, raw_headers)
+        except ProtocolError as exc:
+            return self._error_reply(exc.request_id, exc.code, exc.message, exc.data, legacy=legacy)
+        except Exception:
+            # Single catch-all: details go to the log, never to the client.
+            log.exception("unexpected error while handling an MCP message", extra={"request_id": ctx.request_id})
+            request_id = decoded.get("id") if isinstance(decoded, dict) else None
+            return self._error_reply(
+                request_id if isinstance(request_id, (str, int)) else None,
+                INTERNAL_ERROR,
+                f"Internal error (request id {ctx.request_id})",
+                None,
+                legacy=legacy,
+            )
+
+    def parse_error(self) -> Reply:
+        return self._error_reply(None, PARSE_ERROR, "Parse error: the body is not valid JSON", None, legacy=True)
+
+    # --- era routing ---------------------------------------------------
+
+    def _is_legacy(self, message: Message, headers: Mapping[str, str] | None) -> bool:
+        if headers is None:
+            # stdio: per-request `_meta` marks the stateless era, anything else is the handshake era.
+            meta = (message.params or {}).get("_meta")
+            return not (isinstance(meta, dict) and t.PROTOCOL_VERSION_META_KEY in meta)
+        version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        if version is None or version in HANDSHAKE_VERSIONS:
+            return True
+        if version in MODERN_VERSIONS:
+            return False
+        meta = (message.params or {}).get("_meta")
+        if isinstance(meta, dict) and t.PROTOCOL_VERSION_META_KEY in meta:
+            return False  # let the modern ladder report mismatch or unsupported version in spec order
+        raise unsupported_version(version, message.id)
+
+    # --- handshake era -------------------------------------------------
+
+    def _handle_legacy(self, message: Message, ctx: ToolContext, headers: Mapping[str, str] | None) -> Reply:
+        if message.kind != "request":
+            return Reply(202)
+        assert message.method is not None
+        handler = self._legacy.get(message.method)
+        if handler is None:
+            raise method_not_found(message.method, sorted(self._legacy), message.id)
+        if message.method == "initialize":
+            version = negotiate_handshake((message.params or {}).get("protocolVersion"))
+        else:
+            version = (headers or {}).get(MCP_PROTOCOL_VERSION_HEADER) or DEFAULT_HEADERLESS_VERSION
+        _validate_params(message, version)
+        result = handler(message, version, ctx)
+        return Reply(200, _response(message.id, methods.serialize_server_result(message.method, version, result)))
+
+    def _initialize(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        return {
+            "protocolVersion": version,
+            "capabilities": self._capabilities,
+            "serverInfo": self._server_info,
+            "instructions": self._identity.instructions,
+        }
+
+    # --- stateless era -------------------------------------------------
+
+    def _handle_modern(
+        self,
+        decoded: Any,
+        message: Message,
+        ctx: ToolContext,
+        headers: Mapping[str, str] | None,
+        raw_headers: Iterable[tuple[str, str]],
+    ) -> Reply:
+        if message.kind == "notification":
+            # No client-to-server notification means anything to a stateless server.
+            return Reply(202)
+        if message.kind == "response":
+            raise invalid_request("This server sends no requests, so it accepts no JSON-RPC responses")
+        duplicated = find_duplicated_routing_header(raw_headers)
+        if duplicated is not None:
+            raise ProtocolError(HEADER_MISMATCH, f"{duplicated} header appears more than once", request_id=message.id)
+        verdict = classify_inbound_request(decoded, headers=headers, supported_modern_versions=MODERN_VERSIONS)
+        if isinstance(verdict, InboundLadderRejection):
+            raise ProtocolError(verdict.code, verdict.message, data=verdict.data, request_id=message.id)
+        assert message.method is not None
+        handler = self._modern.get(message.method)
+        if handler is None:
+            raise method_not_found(message.method, sorted(self._modern), message.id)
+        _validate_params(message, verdict.protocol_version)
+        if message.method == "tools/call" and headers is not None:
+            self._check_param_headers(message, headers)
+        result = handler(message, verdict.protocol_version, ctx)
+        result.setdefault("resultType", "complete")
+        result["_meta"] = {t.SERVER_INFO_META_KEY: self._server_info}
+        body = methods.serialize_server_result(message.method, verdict.protocol_version, result)
+        return Reply(200, _response(message.id, body))
+
+    def _discover(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        return {
+            "supportedVersions": list(ALL_SERVED_VERSIONS),
+            "capabilities": self._capabilities,
+            "instructions": self._identity.instructions,
+            "ttlMs": _TOOL_LIST_TTL_MS,
+            "cacheScope": "public",
+        }
+
+    def _check_param_headers(self, message: Message, headers: Mapping[str, str]) -> None:
+        params = message.params or {}
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        spec = next((s for s in self._registry.specs() if s.name == name), None)
+        if spec is None or not isinstance(arguments, dict):
+            return
+        rejection = validate_mcp_param_headers(spec.input_schema, arguments, headers)
+        if rejection is not None:
+            raise ProtocolError(rejection.code, rejection.message, request_id=message.id)
+
+    # --- methods shared by both eras -----------------------------------
+
+    def _tools_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        if (message.params or {}).get("cursor") is not None:
+            raise invalid_params("Invalid cursor: this server lists every tool in one page", message.id)
+        result: dict[str, Any] = {"tools": self._registry.wire_tools()}
+        if version in MODERN_VERSIONS:
+            # The list is the same for every caller today; per-caller lists must switch to "private".
+            result.update(ttlMs=_TOOL_LIST_TTL_MS, cacheScope="public")
+        return result
+
+    def _tools_call(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        params = message.params or {}
+        try:
+            return self._registry.call(params["name"], params.get("arguments"), ctx)
+        except UnknownToolError as exc:
+            raise invalid_params(str(exc), message.id) from None
+
+    # --- replies -------------------------------------------------------
+
+    def _error_reply(self, request_id: RequestId | None, code: int, message: str, data: Any, *, legacy: bool) -> Reply:
+        if code == INTERNAL_ERROR:
+            status = 500
+        elif legacy:
+            status = _LEGACY_HTTP_STATUS.get(code, 200)
+        else:
+            status = ERROR_CODE_HTTP_STATUS.get(code, 200)
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        return Reply(status, {"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _response(request_id: RequestId | None, result: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _validate_params(message: Message, version: str) -> None:
+    """Check params against the method's schema for that protocol version.
+
+    Raises:
+        ProtocolError: -32601 when the method does not exist in that version,
+            -32602 naming the first bad field otherwise.
+    """
+    assert message.method is not None
+    try:
+        methods.validate_client_request(message.method, version, message.params)
+    except KeyError:
+        raise ProtocolError(
+            METHOD_NOT_FOUND, f"Method {message.method!r} does not exist in protocol version {version}", request_id=message.id
+        ) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"] if part not in ("params",)) or "params"
+        raise invalid_params(f"Invalid params for {message.method!r}: {where}: {first['msg']}", message.id) from None

@@ -1,0 +1,243 @@
+"""Typed settings, parsed once from the environment at start-up.
+
+Every setting is an environment variable (documented in the README). A wrong
+value raises `SettingsError` whose message is one line naming the variable and
+what was expected, so the server refuses to start instead of running half
+configured. No secret has a default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+SERVICE_NAME = "cnpg-mcp-server"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_LOG_FORMATS = ("json", "text")
+_ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot run with."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        shown = "" if got is None else f", got {got!r}"
+        super().__init__(f"{variable}: expected {expected}{shown}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know, validated."""
+
+    # --- MCP transport -------------------------------------------------
+    allowed_origins: tuple[str, ...] = ()
+    """Extra browser origins allowed to call /mcp; loopback origins always are."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Extra Host header values accepted (DNS-rebinding guard); loopback always is."""
+    max_body_bytes: int = 1_048_576
+    public_url: str | None = None
+    """Public URL of /mcp when served behind a proxy (used in metadata)."""
+    read_only: bool = False
+    """Expose only tools annotated read-only."""
+
+    # --- Authentication (implemented by the authentication issue) -------
+    oidc_issuer: str | None = None
+    insecure_allow_remote: bool = False
+    """Allow a non-loopback bind while authentication is off (explicit opt-in)."""
+
+    # --- Kubernetes ----------------------------------------------------
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    kube_timeout_seconds: float = 10.0
+
+    # --- Logging -------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    # --- gunicorn (read by gunicorn.conf.py) ---------------------------
+    gunicorn_bind: str = "127.0.0.1:3000"
+    gunicorn_workers: int = 2
+    gunicorn_threads: int = 8
+    gunicorn_timeout: int = 30
+    gunicorn_graceful_timeout: int = 20
+    gunicorn_keepalive: int = 5
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse settings from `environ` (default: `os.environ`).
+
+        Raises:
+            SettingsError: the first variable whose value is unusable.
+        """
+        env = os.environ if environ is None else environ
+        settings = cls(
+            allowed_origins=_origins(env, "MCP_ALLOWED_ORIGINS"),
+            allowed_hosts=_csv(env, "MCP_ALLOWED_HOSTS"),
+            max_body_bytes=_int(env, "MCP_MAX_BODY_BYTES", 1_048_576, minimum=1024, maximum=64 * 1_048_576),
+            public_url=_url(env, "MCP_PUBLIC_URL"),
+            read_only=_bool(env, "MCP_READ_ONLY", False),
+            oidc_issuer=_url(env, "OIDC_ISSUER"),
+            insecure_allow_remote=_bool(env, "MCP_INSECURE_ALLOW_REMOTE", False),
+            kubeconfig=_str(env, "KUBECONFIG"),
+            kube_context=_str(env, "KUBE_CONTEXT"),
+            kube_timeout_seconds=_float(env, "KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120.0),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS, upper=True),
+            log_format=_choice(env, "LOG_FORMAT", "json", _LOG_FORMATS),
+            gunicorn_bind=_bind(env, "GUNICORN_BIND", "127.0.0.1:3000"),
+            gunicorn_workers=_int(env, "GUNICORN_WORKERS", 2, minimum=1, maximum=64),
+            gunicorn_threads=_int(env, "GUNICORN_THREADS", 8, minimum=1, maximum=256),
+            gunicorn_timeout=_int(env, "GUNICORN_TIMEOUT", 30, minimum=5, maximum=3600),
+            gunicorn_graceful_timeout=_int(env, "GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=1, maximum=3600),
+            gunicorn_keepalive=_int(env, "GUNICORN_KEEPALIVE", 5, minimum=0, maximum=300),
+        )
+        settings.check_consistency()
+        return settings
+
+    def check_consistency(self) -> None:
+        """Cross-setting rules; fail closed.
+
+        Raises:
+            SettingsError: two settings contradict each other or would be unsafe together.
+        """
+        if self.oidc_issuer is not None:
+            # Authentication arrives with its own issue; until then an issuer must
+            # not be silently ignored, or operators would believe /mcp is protected.
+            raise SettingsError(
+                "OIDC_ISSUER",
+                "to be unset: this build does not implement OIDC authentication yet, "
+                "and refusing to start is safer than serving /mcp unauthenticated",
+                self.oidc_issuer,
+            )
+        if self.kube_timeout_seconds >= self.gunicorn_timeout:
+            raise SettingsError(
+                "KUBE_TIMEOUT_SECONDS",
+                f"less than GUNICORN_TIMEOUT ({self.gunicorn_timeout}s) so a slow API call "
+                "ends as a tool error before the worker is killed",
+                str(self.kube_timeout_seconds),
+            )
+        if not self.auth_enabled and not self.insecure_allow_remote and not bind_is_loopback(self.gunicorn_bind):
+            raise SettingsError(
+                "GUNICORN_BIND",
+                "a loopback address (127.0.0.1, ::1, localhost or a unix socket) while authentication "
+                "is off; set OIDC_ISSUER, or MCP_INSECURE_ALLOW_REMOTE=true to accept the risk",
+                self.gunicorn_bind,
+            )
+
+
+def bind_is_loopback(bind: str) -> bool:
+    """True when a gunicorn bind address only listens on this machine."""
+    if bind.startswith("unix:"):
+        return True
+    host = bind.rsplit(":", 1)[0] if not bind.startswith("[") else bind[1 : bind.index("]")]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- parsers: each names its variable in the error ---------------------
+
+
+def _str(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise SettingsError(name, "true or false", raw)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"an integer from {minimum} to {maximum}", raw) from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(name, f"an integer from {minimum} to {maximum}", raw)
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, f"a number of seconds from {minimum} to {maximum}", raw) from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(name, f"a number of seconds from {minimum} to {maximum}", raw)
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], *, upper: bool = False) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise SettingsError(name, "one of " + ", ".join(choices), raw)
+    return value
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise SettingsError(name, "an absolute http(s) URL without a fragment", raw)
+    return raw.rstrip("/")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    origins = _csv(env, name)
+    for origin in origins:
+        if origin != "*" and not _ORIGIN_RE.match(origin):
+            raise SettingsError(name, "comma-separated origins like https://app.example.com (scheme://host[:port])", origin)
+    if "*" in origins:
+        # A wildcard would re-open the DNS-rebinding hole the Origin check exists to close.
+        raise SettingsError(name, "explicit origins; '*' is not allowed", "*")
+    return tuple(origin.lower() for origin in origins)
+
+
+def _bind(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.startswith("unix:"):
+        return raw
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(name, "HOST:PORT (e.g. 127.0.0.1:3000) or unix:PATH", raw)
+    return raw

@@ -1,0 +1,1 @@
+"""Tools: declarations, the registry, and (per domain) handlers. Never imports Flask."""

@@ -1,0 +1,14 @@
+"""The explicit list of tools this server offers, in the order `tools/list` shows them.
+
+Each domain module contributes a list of `ToolSpec`s; adding a tool means adding
+it here, so nothing registers itself by import side effect.
+"""
+
+from __future__ import annotations
+
+from app.tools.spec import ToolSpec
+
+
+def all_tools() -> list[ToolSpec]:
+    # The CloudNativePG tools arrive with the Kubernetes layer.
+    return []

@@ -1,0 +1,20 @@
+"""Errors a tool handler raises; the registry turns them into `isError` results."""
+
+
+class ToolError(Exception):
+    """A failure the model can act on: the message says what to change.
+
+    Raised by handlers (and by the Kubernetes layer's domain errors, which
+    subclass it) for API, business and input failures. The message is shown to
+    the model verbatim, so it must never carry tokens, passwords or raw API
+    response bodies.
+    """
+
+
+class UnknownToolError(LookupError):
+    """No tool with that name is registered (or visible): a protocol error, not a tool result."""
+
+    def __init__(self, name: str, available: list[str]) -> None:
+        shown = ", ".join(available) if available else "none"
+        super().__init__(f"Unknown tool: {name!r}. Available tools: {shown}")
+        self.name = name

@@ -1,0 +1,31 @@
+"""Liveness and readiness, both without authentication."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+
+from app.kube import KubeError
+from app.settings import SERVICE_NAME
+from app.web.replies import json_response
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Liveness: the process answers. Depends on nothing else on purpose."""
+    return json_response({"status": "healthy", "service": SERVICE_NAME})
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    """Readiness: can this worker do useful work right now?"""
+    kube = current_app.extensions["cnpg_mcp"].kube
+    try:
+        version = kube.probe()
+        check = {"ok": True, "detail": f"API server {version}"}
+    except KubeError as exc:
+        check = {"ok": False, "detail": str(exc)}
+    ok = check["ok"]
+    body = {"status": "ready" if ok else "not_ready", "service": SERVICE_NAME, "checks": {"kubernetes": check}}
+    return json_response(body, 200 if ok else 503)

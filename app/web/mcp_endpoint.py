@@ -1,0 +1,67 @@
+"""POST /mcp: Streamable HTTP, synchronous, JSON responses only, no sessions."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, g, request
+from mcp_types.jsonrpc import INVALID_REQUEST
+
+from app.protocol.server import McpServer, Reply
+from app.tools.context import ToolContext
+from app.web.origin_guard import host_allowed, origin_allowed
+from app.web.replies import json_response, jsonrpc_error
+
+bp = Blueprint("mcp", __name__)
+
+_JSON_ACCEPTS = ("application/json", "application/*", "*/*")
+
+
+@bp.before_request
+def guard_transport() -> Response | None:
+    """Checks that come before reading the body, cheapest first."""
+    state = current_app.extensions["cnpg_mcp"]
+    if not host_allowed(request.host, state.settings):
+        return jsonrpc_error(INVALID_REQUEST, f"Host {request.host!r} is not served here (see MCP_ALLOWED_HOSTS)", 421)
+    if not origin_allowed(request.headers.get("Origin"), state.settings):
+        return jsonrpc_error(INVALID_REQUEST, "Origin not allowed (see MCP_ALLOWED_ORIGINS)", 403)
+    return None
+
+
+@bp.route("/mcp", methods=["GET", "DELETE", "PUT", "PATCH"])
+def not_allowed() -> Response:
+    # Stateless server: no SSE stream to GET and no session to DELETE.
+    return jsonrpc_error(
+        INVALID_REQUEST, f"{request.method} is not supported: this server is stateless; POST JSON-RPC messages", 405,
+        {"Allow": "POST"},
+    )
+
+
+@bp.post("/mcp")
+def post() -> Response:
+    mimetype = request.mimetype
+    if mimetype != "application/json":
+        return jsonrpc_error(
+            INVALID_REQUEST,
+            f"Content-Type must be application/json (got {mimetype or 'none'!r})",
+            415,
+        )
+    accept = request.headers.get("Accept")
+    if accept and not any(kind in accept for kind in _JSON_ACCEPTS):
+        # A missing Accept is fine (curl); an Accept that rules out JSON cannot be served.
+        return jsonrpc_error(INVALID_REQUEST, "Accept must allow application/json; this server answers only JSON", 406)
+    server: McpServer = current_app.extensions["cnpg_mcp"].server
+    raw = request.get_data(cache=False)  # enforces MAX_CONTENT_LENGTH → 413
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        return _send(server.parse_error())
+    headers = {name.lower(): value.strip() for name, value in request.headers.items()}
+    ctx = ToolContext(request_id=g.request_id, services=current_app.extensions["cnpg_mcp"])
+    return _send(server.handle(decoded, ctx, headers, request.headers.items()))
+
+
+def _send(reply: Reply) -> Response:
+    if reply.body is None:
+        return Response(status=reply.status)
+    return json_response(reply.body, reply.status)

@@ -1,0 +1,47 @@
+"""gunicorn settings for cnpg-mcp-server: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value comes from the typed settings (environment variables, see the
+README), validated here in the master so a bad value stops the start with one
+line before any worker forks.
+"""
+
+import sys
+
+from app.settings import Settings, SettingsError
+
+try:
+    _settings = Settings.from_env()
+except SettingsError as _error:
+    print(f"cnpg-mcp-server: configuration error: {_error}", file=sys.stderr)
+    sys.exit(2)
+
+# Loopback by default: without OIDC the endpoint is unauthenticated. The container sets 0.0.0.0:3000.
+bind = [_settings.gunicorn_bind]
+# Threaded workers: tool calls wait on the Kubernetes API, so threads overlap that I/O cheaply.
+worker_class = "gthread"
+# Two processes keep serving if one is recycled or stuck; scale replicas rather than workers.
+workers = _settings.gunicorn_workers
+# Concurrent requests per worker; each mostly waits on the Kubernetes API or the IdP.
+threads = _settings.gunicorn_threads
+# A worker silent this long is killed; Kubernetes calls time out well before it (KUBE_TIMEOUT_SECONDS).
+timeout = _settings.gunicorn_timeout
+# On SIGTERM, in-flight requests get this long to finish; keep below terminationGracePeriodSeconds.
+graceful_timeout = _settings.gunicorn_graceful_timeout
+# Keep-alive lets nginx/ingress and agents reuse connections between calls.
+keepalive = _settings.gunicorn_keepalive
+# Every worker builds its own app and clients; nothing is shared across forks.
+preload_app = False
+# Recycle workers now and then so a slow leak cannot grow without bound; jitter avoids all restarting at once.
+max_requests = 10_000
+max_requests_jitter = 1_000
+# Logs go to stdout/stderr for the container runtime to collect.
+accesslog = "-"
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+# Request line and header limits: MCP requests are small; the body limit is MCP_MAX_BODY_BYTES.
+limit_request_line = 8190
+limit_request_fields = 100
+# Trust X-Forwarded-* only from loopback (a local nginx); the app decides hop counts itself.
+forwarded_allow_ips = "127.0.0.1,::1"
+# Name the processes so `ps` shows what they are.
+proc_name = "cnpg-mcp-server"
