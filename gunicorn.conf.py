@@ -45,3 +45,6 @@ limit_request_fields = 100
 forwarded_allow_ips = "127.0.0.1,::1"
 # Name the processes so `ps` shows what they are.
 proc_name = "cnpg-mcp-server"
+# gunicorn 27's control socket lives in $HOME, shared by every instance on the machine and
+# unwritable on a read-only root filesystem; this server is managed by signals instead.
+control_socket_disable = True

@@ -1,0 +1,36 @@
+# Developer entry points. `make run` serves the app; `make test` runs every test layer.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup node-clients run stdio test test-fast clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node-clients: setup
+	PYTHON=$(BIN)/python tools/node-clients.sh
+
+## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only).
+run: setup
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## Speak MCP over stdin/stdout (for desktop clients that launch a command).
+stdio: setup
+	@$(BIN)/python -m app.stdio
+
+## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
+test: setup node-clients
+	$(BIN)/python -m pytest
+
+## Unit and app layers only (seconds, no processes started).
+test-fast: setup
+	$(BIN)/python -m pytest tests/unit tests/app tests/test_architecture.py
+
+clean:
+	rm -rf $(VENV) tests/clients/node/node_modules

@@ -1,0 +1,90 @@
+"""Start real server processes on loopback for integration tests, and always stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Settings variables are cleared so a developer's shell cannot change what a test sees.
+_SETTING_PREFIXES = ("MCP_", "OIDC_", "DCR_", "KUBE", "GUNICORN_", "LOG_", "RATELIMIT_", "TOOL_CALL_", "TRUSTED_")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
+    env.update(overrides)
+    return env
+
+
+class GunicornServer:
+    """gunicorn with the shipped gunicorn.conf.py, serving `wsgi_target` on a free loopback port."""
+
+    def __init__(self, wsgi_target: str = "tests.support.wsgi_test_tools:app", workers: int = 2, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._wsgi_target = wsgi_target
+        self._env = clean_env(
+            GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS=str(workers), LOG_LEVEL="WARNING", **env
+        )
+        self._log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    def start(self, timeout: float = 30.0) -> GunicornServer:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self._wsgi_target],
+            cwd=ROOT,
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self._proc.returncode}:\n{self.log_text()}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not become healthy in {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        os.killpg(self._proc.pid, signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
+    def __enter__(self) -> GunicornServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

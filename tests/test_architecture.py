@@ -1,0 +1,59 @@
+"""Imports flow one way: web → protocol → tools → kube. Parsed from the source, not imported."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+# Which app packages each layer may import (besides itself and the leaf modules settings/logs).
+ALLOWED = {
+    "web": {"protocol", "tools", "kube"},
+    "protocol": {"tools"},
+    "tools": {"kube"},
+    "kube": set(),
+}
+LEAVES = {"settings", "logs"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules() -> list[Path]:
+    return sorted(APP.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(APP.parent)))
+def test_module_imports_only_downward(path: Path) -> None:
+    relative = path.relative_to(APP)
+    layer = relative.parts[0] if len(relative.parts) > 1 else None
+    imports = _imports(path)
+
+    if layer != "kube":
+        assert not {n for n in imports if n == "kubernetes" or n.startswith("kubernetes.")}, (
+            "only app/kube may import the kubernetes client"
+        )
+    if layer in ("protocol", "tools", "kube"):
+        assert not {n for n in imports if n == "flask" or n.startswith(("flask.", "werkzeug"))}, (
+            f"app/{layer} must not know Flask"
+        )
+    if layer in ALLOWED:
+        for name in imports:
+            parts = name.split(".")
+            if parts[0] != "app" or len(parts) < 2 or parts[1] in LEAVES or parts[1] == layer:
+                continue
+            assert parts[1] in ALLOWED[layer], f"app/{layer} imports {name}: against web → protocol → tools → kube"
+
+
+def test_every_layer_exists_so_the_rules_above_are_not_vacuous() -> None:
+    assert {p.relative_to(APP).parts[0] for p in _modules() if len(p.relative_to(APP).parts) > 1} >= set(ALLOWED)

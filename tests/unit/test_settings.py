@@ -1,0 +1,173 @@
+"""Settings.from_env: defaults, one-line errors naming the variable, fail-closed rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.settings import Settings, SettingsError, bind_is_loopback
+
+
+def test_empty_environment_gives_documented_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings == Settings(
+        allowed_origins=(),
+        allowed_hosts=(),
+        max_body_bytes=1_048_576,
+        public_url=None,
+        read_only=False,
+        oidc_issuer=None,
+        insecure_allow_remote=False,
+        kubeconfig=None,
+        kube_context=None,
+        kube_timeout_seconds=10.0,
+        log_level="INFO",
+        log_format="json",
+        gunicorn_bind="127.0.0.1:3000",
+        gunicorn_workers=2,
+        gunicorn_threads=8,
+        gunicorn_timeout=30,
+        gunicorn_graceful_timeout=20,
+        gunicorn_keepalive=5,
+    )
+    assert settings.auth_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "field", "expected"),
+    [
+        ({"MCP_MAX_BODY_BYTES": "2048"}, "max_body_bytes", 2048),
+        ({"MCP_READ_ONLY": "true"}, "read_only", True),
+        ({"MCP_READ_ONLY": "Off"}, "read_only", False),
+        ({"LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
+        ({"LOG_FORMAT": "TEXT"}, "log_format", "text"),
+        ({"MCP_ALLOWED_ORIGINS": "https://App.Example.com, http://b.example:8080"}, "allowed_origins",
+         ("https://app.example.com", "http://b.example:8080")),
+        ({"MCP_ALLOWED_HOSTS": " mcp.example.com ,, other.example "}, "allowed_hosts",
+         ("mcp.example.com", "other.example")),
+        ({"MCP_PUBLIC_URL": "https://mcp.example.com/mcp/"}, "public_url", "https://mcp.example.com/mcp"),
+        ({"KUBE_TIMEOUT_SECONDS": "2.5"}, "kube_timeout_seconds", 2.5),
+        ({"GUNICORN_BIND": "unix:/run/mcp.sock"}, "gunicorn_bind", "unix:/run/mcp.sock"),
+        ({"GUNICORN_BIND": "[::1]:8080"}, "gunicorn_bind", "[::1]:8080"),
+        ({"GUNICORN_WORKERS": "4"}, "gunicorn_workers", 4),
+    ],
+)
+def test_valid_values_are_parsed(environ: dict[str, str], field: str, expected: object) -> None:
+    assert getattr(Settings.from_env(environ), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MCP_MAX_BODY_BYTES", "lots"),
+        ("MCP_MAX_BODY_BYTES", "1.5"),
+        ("MCP_MAX_BODY_BYTES", "1023"),
+        ("MCP_MAX_BODY_BYTES", "67108865"),
+        ("MCP_MAX_BODY_BYTES", "-1"),
+        ("MCP_READ_ONLY", "maybe"),
+        ("MCP_INSECURE_ALLOW_REMOTE", "sure"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_FORMAT", "xml"),
+        ("GUNICORN_BIND", "0.0.0.0"),
+        ("GUNICORN_BIND", "localhost:"),
+        ("GUNICORN_BIND", ":3000"),
+        ("GUNICORN_BIND", "127.0.0.1:http"),
+        ("GUNICORN_BIND", "127.0.0.1:0"),
+        ("GUNICORN_BIND", "127.0.0.1:65536"),
+        ("GUNICORN_BIND", "[::1:3000"),
+        ("GUNICORN_WORKERS", "0"),
+        ("GUNICORN_WORKERS", "65"),
+        ("GUNICORN_TIMEOUT", "4"),
+        ("KUBE_TIMEOUT_SECONDS", "soon"),
+        ("KUBE_TIMEOUT_SECONDS", "0.1"),
+        ("KUBE_TIMEOUT_SECONDS", "nan"),
+        ("KUBE_TIMEOUT_SECONDS", "30"),
+        ("MCP_ALLOWED_ORIGINS", "*"),
+        ("MCP_ALLOWED_ORIGINS", "https://ok.example.com,*"),
+        ("MCP_ALLOWED_ORIGINS", "not-an-origin"),
+        ("MCP_ALLOWED_ORIGINS", "https://app.example.com/path"),
+        ("MCP_PUBLIC_URL", "mcp.example.com/mcp"),
+        ("MCP_PUBLIC_URL", "ftp://mcp.example.com/mcp"),
+        ("MCP_PUBLIC_URL", "https://mcp.example.com/mcp#section"),
+        ("MCP_PUBLIC_URL", "http://[::1/mcp"),
+        ("OIDC_ISSUER", "issuer.example.com"),
+        ("OIDC_ISSUER", "https://[bad-issuer"),
+    ],
+)
+def test_bad_value_raises_one_line_error_starting_with_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({variable: value})
+
+    message = str(caught.value)
+    assert message.startswith(f"{variable}:")
+    assert "\n" not in message
+    assert caught.value.variable == variable
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"KUBE_TIMEOUT_SECONDS": "10", "GUNICORN_TIMEOUT": "10"},
+        {"KUBE_TIMEOUT_SECONDS": "60", "GUNICORN_TIMEOUT": "30"},
+    ],
+)
+def test_kube_timeout_not_below_gunicorn_timeout_is_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(environ)
+
+    assert str(caught.value).startswith("KUBE_TIMEOUT_SECONDS:")
+    assert caught.value.variable == "KUBE_TIMEOUT_SECONDS"
+
+
+def test_kube_timeout_below_gunicorn_timeout_is_accepted() -> None:
+    settings = Settings.from_env({"KUBE_TIMEOUT_SECONDS": "9.5", "GUNICORN_TIMEOUT": "10"})
+
+    assert (settings.kube_timeout_seconds, settings.gunicorn_timeout) == (9.5, 10)
+
+
+def test_oidc_issuer_is_refused_because_authentication_is_not_built_yet() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"OIDC_ISSUER": "https://issuer.example.com"})
+
+    assert caught.value.variable == "OIDC_ISSUER"
+    assert str(caught.value).startswith("OIDC_ISSUER:")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:3000", "10.0.0.1:80", "[::]:3000", "mcp.example.com:3000"])
+def test_non_loopback_bind_without_authentication_is_refused(bind: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"GUNICORN_BIND": bind})
+
+    assert caught.value.variable == "GUNICORN_BIND"
+    assert str(caught.value).startswith("GUNICORN_BIND:")
+
+
+@pytest.mark.parametrize("opt_in", ["true", "1", "yes", "ON"])
+def test_non_loopback_bind_is_accepted_with_explicit_insecure_opt_in(opt_in: str) -> None:
+    settings = Settings.from_env({"GUNICORN_BIND": "0.0.0.0:3000", "MCP_INSECURE_ALLOW_REMOTE": opt_in})
+
+    assert settings.gunicorn_bind == "0.0.0.0:3000"
+    assert settings.insecure_allow_remote is True
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:3000", "[::1]:3000", "localhost:3000", "unix:/tmp/x.sock"])
+def test_loopback_bind_is_accepted_without_authentication(bind: str) -> None:
+    assert Settings.from_env({"GUNICORN_BIND": bind}).gunicorn_bind == bind
+
+
+@pytest.mark.parametrize(
+    ("bind", "loopback"),
+    [
+        ("127.0.0.1:3000", True),
+        ("[::1]:3000", True),
+        ("localhost:3000", True),
+        ("unix:/tmp/x.sock", True),
+        ("0.0.0.0:3000", False),
+        ("10.0.0.1:80", False),
+        ("[::]:3000", False),
+        ("mcp.example.com:443", False),
+    ],
+)
+def test_bind_is_loopback_only_for_addresses_on_this_machine(bind: str, loopback: bool) -> None:
+    assert bind_is_loopback(bind) is loopback
