@@ -214,7 +214,11 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise SettingsError(name, "an absolute http(s) URL without a fragment", raw) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         raise SettingsError(name, "an absolute http(s) URL without a fragment", raw)
     return raw.rstrip("/")
@@ -238,6 +242,9 @@ def _bind(env: Mapping[str, str], name: str, default: str) -> str:
     if raw.startswith("unix:"):
         return raw
     host, sep, port = raw.rpartition(":")
+    bracketed = host.startswith("[") or host.endswith("]")
+    if bracketed and not (host.startswith("[") and host.endswith("]") and len(host) > 2):
+        raise SettingsError(name, "HOST:PORT (e.g. 127.0.0.1:3000 or [::1]:3000) or unix:PATH", raw)
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(name, "HOST:PORT (e.g. 127.0.0.1:3000) or unix:PATH", raw)
     return raw

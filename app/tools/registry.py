@@ -127,7 +127,10 @@ def _check_declaration(spec: ToolSpec) -> None:
     if not spec.title or not spec.description.strip():
         raise ValueError(f"tool {spec.name!r} needs a title and a description")
     for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
-        Draft202012Validator.check_schema(schema)
+        try:
+            Draft202012Validator.check_schema(schema)
+        except jsonschema.exceptions.SchemaError as exc:
+            raise ValueError(f"tool {spec.name!r}: invalid {label} schema: {exc.message}") from None
         if schema.get("type") != "object":
             raise ValueError(f"tool {spec.name!r}: {label} schema must have type 'object'")
     if spec.input_schema.get("additionalProperties") is not False:

@@ -14,8 +14,6 @@ from app.web.replies import json_response, jsonrpc_error
 
 bp = Blueprint("mcp", __name__)
 
-_JSON_ACCEPTS = ("application/json", "application/*", "*/*")
-
 
 @bp.before_request
 def guard_transport() -> Response | None:
@@ -46,8 +44,7 @@ def post() -> Response:
             f"Content-Type must be application/json (got {mimetype or 'none'!r})",
             415,
         )
-    accept = request.headers.get("Accept")
-    if accept and not any(kind in accept for kind in _JSON_ACCEPTS):
+    if request.headers.get("Accept") and request.accept_mimetypes.quality("application/json") <= 0:
         # A missing Accept is fine (curl); an Accept that rules out JSON cannot be served.
         return jsonrpc_error(INVALID_REQUEST, "Accept must allow application/json; this server answers only JSON", 406)
     server: McpServer = current_app.extensions["cnpg_mcp"].server
@@ -63,5 +60,7 @@ def post() -> Response:
 
 def _send(reply: Reply) -> Response:
     if reply.body is None:
-        return Response(status=reply.status)
+        accepted = Response(status=reply.status)
+        del accepted.headers["Content-Type"]  # 202 carries no body, so no media type
+        return accepted
     return json_response(reply.body, reply.status)

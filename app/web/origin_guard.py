@@ -29,7 +29,10 @@ def origin_allowed(origin: str | None, settings: Settings) -> bool:
     origin = origin.strip().lower()
     if origin in settings.allowed_origins:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket: not an origin we serve
+        return False
     return parts.scheme in ("http", "https") and _hostname(parts.netloc) in _LOOPBACK_HOSTS
 
 

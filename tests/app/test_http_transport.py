@@ -320,3 +320,18 @@ def test_error_responses_are_json_and_never_contain_a_traceback(
     assert response.status_code >= 400
     assert response.mimetype == "application/json"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept", ["application/json;q=0", "text/event-stream, application/json;q=0"])
+def test_accept_that_refuses_json_with_q_zero_answers_406(client: FlaskClient, accept: str) -> None:
+    response = client.post("/mcp", json=PING, headers={"Accept": accept})
+
+    assert response.status_code == 406
+
+
+def test_accepted_notification_has_no_body_and_no_media_type(client: FlaskClient) -> None:
+    response = client.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    assert response.status_code == 202
+    assert response.data == b""
+    assert "Content-Type" not in response.headers

@@ -14,6 +14,10 @@ from mcp_types.jsonrpc import (
     UNSUPPORTED_PROTOCOL_VERSION,
 )
 
+from app import create_app
+from app.settings import Settings
+from app.tools.registry import Registry
+from app.tools.spec import ToolHints, ToolSpec
 from tests.conftest import META_CAPS, META_VERSION, MODERN, modern_body, modern_headers
 from tests.support.tools import TEST_TOOLS
 
@@ -193,3 +197,40 @@ def test_duplicated_routing_header_answers_400_header_mismatch(client: FlaskClie
 
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == HEADER_MISMATCH
+
+
+def _namespace_client() -> FlaskClient:
+    """An app whose only tool routes on a `namespace` argument mirrored in an Mcp-Param header."""
+    spec = ToolSpec(
+        name="cluster_get",
+        title="Get a cluster",
+        description="Return the namespace it was asked about. Use it to test Mcp-Param headers.",
+        input_schema={
+            "type": "object",
+            "properties": {"namespace": {"type": "string", "x-mcp-header": "Namespace"}},
+            "required": ["namespace"],
+            "additionalProperties": False,
+        },
+        output_schema={"type": "object", "properties": {"namespace": {"type": "string"}}, "required": ["namespace"]},
+        hints=ToolHints(read_only=True, destructive=False, idempotent=True, open_world=False),
+        handler=lambda args, ctx: {"namespace": args["namespace"]},
+    )
+    return create_app(Settings.from_env({}), registry=Registry([spec])).test_client()
+
+
+@pytest.mark.parametrize(
+    ("param_header", "status"),
+    [({"Mcp-Param-Namespace": "db"}, 200), ({}, 400), ({"Mcp-Param-Namespace": "other"}, 400)],
+    ids=["matching", "missing", "different"],
+)
+def test_tools_call_checks_mcp_param_headers_against_the_arguments(param_header: dict[str, str], status: int) -> None:
+    body = modern_body("tools/call", {"name": "cluster_get", "arguments": {"namespace": "db"}})
+    headers = {**modern_headers("tools/call", "cluster_get"), **param_header}
+
+    code, reply = _post(_namespace_client(), body, headers)
+
+    assert code == status
+    if status == 200:
+        assert reply["result"]["structuredContent"] == {"namespace": "db"}
+    else:
+        assert reply["error"]["code"] == HEADER_MISMATCH

@@ -90,6 +90,8 @@ def test_valid_values_are_parsed(environ: dict[str, str], field: str, expected: 
         ("MCP_PUBLIC_URL", "ftp://mcp.example.com/mcp"),
         ("MCP_PUBLIC_URL", "https://mcp.example.com/mcp#section"),
         ("MCP_PUBLIC_URL", "http://[::1/mcp"),
+        ("MCP_PUBLIC_URL", "https://mcp.example.com:99999/mcp"),
+        ("MCP_PUBLIC_URL", "https://mcp.example.com:port/mcp"),
         ("OIDC_ISSUER", "issuer.example.com"),
         ("OIDC_ISSUER", "https://[bad-issuer"),
     ],
