@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 SERVICE_NAME = "cnpg-mcp-server"
@@ -22,6 +23,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _LOG_FORMATS = ("json", "text")
 _ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
+_N = TypeVar("_N", int, float)
 
 
 class SettingsError(ValueError):
@@ -175,28 +177,24 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(name, f"an integer from {minimum} to {maximum}", raw) from None
-    if not minimum <= value <= maximum:
-        raise SettingsError(name, f"an integer from {minimum} to {maximum}", raw)
-    return value
+    return _number(env, name, default, int, f"an integer from {minimum} to {maximum}", minimum, maximum)
 
 
 def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float) -> float:
+    return _number(env, name, default, float, f"a number of seconds from {minimum} to {maximum}", minimum, maximum)
+
+
+def _number(env: Mapping[str, str], name: str, default: _N, parse: Callable[[str], _N], expected: str,
+            minimum: _N, maximum: _N) -> _N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise SettingsError(name, f"a number of seconds from {minimum} to {maximum}", raw) from None
+        raise SettingsError(name, expected, raw) from None
     if not minimum <= value <= maximum:
-        raise SettingsError(name, f"a number of seconds from {minimum} to {maximum}", raw)
+        raise SettingsError(name, expected, raw)
     return value
 
 
