@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients run stdio test test-fast clean
+.PHONY: setup node-clients controlplane run stdio test test-fast clean
 
 setup: $(VENV)/.installed
 
@@ -16,16 +16,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node-clients: setup
 	PYTHON=$(BIN)/python tools/node-clients.sh
 
-## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only).
+## Build (once, cached in ~/.cache/cnpg-mcp) the local kube-apiserver and etcd used by tests and `make run`.
+controlplane:
+	tools/controlplane/build.sh >/dev/null
+
+## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only). Uses KUBECONFIG,
+## in-cluster config or ~/.kube/config; with none, starts a local control plane with a demo cluster.
 run: setup
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	$(BIN)/python -m devenv.run
 
 ## Speak MCP over stdin/stdout (for desktop clients that launch a command).
 stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients
+test: setup node-clients controlplane
 	$(BIN)/python -m pytest
 
 ## Unit and app layers only (seconds, no processes started).

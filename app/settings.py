@@ -24,6 +24,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _LOG_FORMATS = ("json", "text")
 _ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
 _N = TypeVar("_N", int, float)
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class SettingsError(ValueError):
@@ -49,6 +50,10 @@ class Settings:
     """Public URL of /mcp when served behind a proxy (used in metadata)."""
     read_only: bool = False
     """Expose only tools annotated read-only."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces the tools may touch; empty means all the server's RBAC allows."""
+    max_instances: int = 10
+    """Upper bound for a cluster's instances (create and scale)."""
 
     # --- Authentication (implemented by the authentication issue) -------
     oidc_issuer: str | None = None
@@ -90,6 +95,8 @@ class Settings:
             max_body_bytes=_int(env, "MCP_MAX_BODY_BYTES", 1_048_576, minimum=1024, maximum=64 * 1_048_576),
             public_url=_url(env, "MCP_PUBLIC_URL"),
             read_only=_bool(env, "MCP_READ_ONLY", False),
+            namespaces=_namespaces(env, "MCP_NAMESPACES"),
+            max_instances=_int(env, "MCP_MAX_INSTANCES", 10, minimum=1, maximum=100),
             oidc_issuer=_url(env, "OIDC_ISSUER"),
             insecure_allow_remote=_bool(env, "MCP_INSECURE_ALLOW_REMOTE", False),
             kubeconfig=_str(env, "KUBECONFIG"),
@@ -231,6 +238,14 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         # A wildcard would re-open the DNS-rebinding hole the Origin check exists to close.
         raise SettingsError(name, "explicit origins; '*' is not allowed", "*")
     return tuple(origin.lower() for origin in origins)
+
+
+def _namespaces(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    names = _csv(env, name)
+    for namespace in names:
+        if not _DNS1123_LABEL.fullmatch(namespace):
+            raise SettingsError(name, "comma-separated namespace names (DNS-1123 labels)", namespace)
+    return names
 
 
 def _bind(env: Mapping[str, str], name: str, default: str) -> str:

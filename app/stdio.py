@@ -13,16 +13,17 @@ import uuid
 from typing import TextIO
 
 from app import create_app
+from app.kube import KubeAccess
 from app.protocol.server import McpServer
 from app.settings import Settings, SettingsError
 from app.tools.context import ToolContext
 
 
-def serve(server: McpServer, services: object, stdin: TextIO, stdout: TextIO) -> None:
+def serve(server: McpServer, kube: KubeAccess, settings: Settings, stdin: TextIO, stdout: TextIO) -> None:
     for line in stdin:
         if not line.strip():
             continue
-        ctx = ToolContext(request_id=uuid.uuid4().hex, services=services)
+        ctx = ToolContext(request_id=uuid.uuid4().hex, kube=kube, settings=settings)
         try:
             decoded = json.loads(line)
         except (ValueError, RecursionError):
@@ -44,7 +45,7 @@ def main() -> int:
     app = create_app(settings, log_stream=sys.stderr)
     logging.getLogger(__name__).info("serving MCP over stdio")
     state = app.extensions["cnpg_mcp"]
-    serve(state.server, state, sys.stdin, sys.stdout)
+    serve(state.server, state.kube, state.settings, sys.stdin, sys.stdout)
     return 0
 
 

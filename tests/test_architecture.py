@@ -47,6 +47,9 @@ def test_module_imports_only_downward(path: Path) -> None:
         assert not {n for n in imports if n == "flask" or n.startswith(("flask.", "werkzeug"))}, (
             f"app/{layer} must not know Flask"
         )
+    assert not {n for n in imports if n.split(".")[0] in ("devenv", "tests")}, (
+        "app/ must not depend on dev or test tooling (devenv/, tests/)"
+    )
     if layer in ALLOWED:
         for name in imports:
             parts = name.split(".")

@@ -4,7 +4,27 @@ Clients are created lazily, once per worker process, on first use — never at
 import — so gunicorn forks never share a connection pool.
 """
 
-from app.kube.access import KubeAccess
-from app.kube.errors import KubeError, KubeNotConfigured, KubeUnavailable
+from app.kube.access import Identity, KubeAccess
+from app.kube.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    Invalid,
+    KubeError,
+    KubeNotConfigured,
+    KubeUnavailable,
+    NotFound,
+)
 
-__all__ = ["KubeAccess", "KubeError", "KubeNotConfigured", "KubeUnavailable"]
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "Forbidden",
+    "Identity",
+    "Invalid",
+    "KubeAccess",
+    "KubeError",
+    "KubeNotConfigured",
+    "KubeUnavailable",
+    "NotFound",
+]

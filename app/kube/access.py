@@ -1,23 +1,52 @@
-"""Lazy per-worker Kubernetes client and a reachability probe."""
+"""The Kubernetes client of this worker, and the one choke point every API call goes through.
+
+Clients are created lazily on first use (never at import), once per worker
+process. Every call has connect and read timeouts; reads retry briefly on
+connection errors, writes never retry (they may have been applied).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import kubernetes
 from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
-from app.kube.errors import KubeNotConfigured, KubeUnavailable
+from app.kube.errors import KubeError, KubeNotConfigured, KubeUnavailable, from_api_exception
 from app.settings import Settings
+
+T = TypeVar("T")
+_READ_RETRY_DELAYS = (0.2, 0.5)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a call runs as (Kubernetes impersonation). None means the server's own identity."""
+
+    user: str
+    groups: tuple[str, ...] = field(default_factory=tuple)
+
+    def headers(self) -> dict[str, Any]:
+        headers: dict[str, Any] = {"Impersonate-User": self.user}
+        if self.groups:
+            # urllib3 sends a list value as repeated headers, one group each.
+            headers["Impersonate-Group"] = list(self.groups)
+        return headers
 
 
 class KubeAccess:
     """Holds this worker's Kubernetes API client, created on first use."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+        self.settings = settings
         self._lock = threading.Lock()
         self._client: kubernetes.client.ApiClient | None = None
 
@@ -35,35 +64,72 @@ class KubeAccess:
 
     def _load_configuration(self) -> kubernetes.client.Configuration:
         config = kubernetes.client.Configuration()
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and self._settings.kubeconfig is None:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and self.settings.kubeconfig is None:
             kubernetes.config.load_incluster_config(client_configuration=config)
-            return config
-        path = self._settings.kubeconfig or os.path.expanduser(kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION)
-        if not os.path.exists(path.split(os.pathsep)[0]):
-            raise KubeNotConfigured(
-                "No Kubernetes configuration: not running in a pod and no kubeconfig at "
-                f"{path}; set KUBECONFIG (and optionally KUBE_CONTEXT)"
-            )
-        kubernetes.config.load_kube_config(
-            config_file=path, context=self._settings.kube_context, client_configuration=config
-        )
+        else:
+            path = self.settings.kubeconfig or os.path.expanduser(kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION)
+            if not os.path.exists(path.split(os.pathsep)[0]):
+                raise KubeNotConfigured(
+                    "No Kubernetes configuration: not running in a pod and no kubeconfig at "
+                    f"{path}; set KUBECONFIG (and optionally KUBE_CONTEXT)"
+                )
+            try:
+                kubernetes.config.load_kube_config(
+                    config_file=path, context=self.settings.kube_context, client_configuration=config
+                )
+            except (kubernetes.config.ConfigException, ValueError, OSError) as exc:
+                raise KubeNotConfigured(f"Cannot use kubeconfig {path}: {exc}") from None
+        # Connection pool sized to the worker's threads so concurrent tool calls do not queue.
+        config.connection_pool_maxsize = max(4, self.settings.gunicorn_threads)
+        # A refused connection never reached the server, so retrying it is safe even for writes;
+        # a request that was sent is never re-sent here (reads are retried in `call`).
+        config.retries = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0, backoff_factor=0.1)
         return config
 
-    def probe(self) -> str:
-        """Ask the API server for its version.
+    def call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, identity: Identity | None = None,
+             **kwargs: Any) -> T:
+        """Run one API call with timeouts, error mapping and (for reads) brief retries.
 
-        Returns:
-            The server's git version, e.g. "v1.35.0".
+        `doing` describes the call for error messages ("list clusters in namespace 'db'").
+
+        Raises:
+            KubeError: a domain error (NotFound, Forbidden, Invalid, Conflict, Unavailable, ...).
+        """
+        timeout = self.settings.kube_timeout_seconds
+        kwargs["_request_timeout"] = (min(3.0, timeout), timeout)
+        if identity is not None:
+            kwargs["_headers"] = {**kwargs.get("_headers", {}), **identity.headers()}
+        attempts = len(_READ_RETRY_DELAYS) + 1 if read else 1
+        for attempt in range(attempts):
+            try:
+                return fn(*args, **kwargs)
+            except ApiException as exc:
+                raise from_api_exception(exc.status or 0, exc.body, doing) from None
+            except ReadTimeoutError:
+                if read:
+                    raise KubeUnavailable(f"Kubernetes API unavailable: no answer within {timeout:g}s to {doing}") from None
+                raise KubeUnavailable(
+                    f"Kubernetes API did not answer within {timeout:g}s to {doing}; the change may or may not "
+                    "have been applied: read the object before retrying"
+                ) from None
+            except (HTTPError, OSError):
+                if attempt + 1 < attempts:
+                    time.sleep(_READ_RETRY_DELAYS[attempt])
+                    continue
+                raise KubeUnavailable(f"Kubernetes API unavailable: cannot connect to {doing}") from None
+        raise KubeError(f"unreachable: {doing}")  # pragma: no cover - the loop always returns or raises
+
+    def raw(self, doing: str, fn: Callable[..., Any], *args: Any, read: bool = True,
+            identity: Identity | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Like `call`, but returns the response JSON as dicts, skipping typed-model deserialization."""
+        response = self.call(doing, fn, *args, read=read, identity=identity, _preload_content=False, **kwargs)
+        return json.loads(response.data)
+
+    def probe(self) -> str:
+        """The API server's version ("v1.36.3").
 
         Raises:
             KubeNotConfigured, KubeUnavailable.
         """
-        client = self.api_client()
-        try:
-            info = kubernetes.client.VersionApi(client).get_code(_request_timeout=self._settings.kube_timeout_seconds)
-        except ApiException as exc:
-            # Only the status line: the body and headers may carry details we must not echo.
-            raise KubeUnavailable(f"Kubernetes API answered HTTP {exc.status} to a version probe") from None
-        except (HTTPError, OSError):
-            raise KubeUnavailable("Kubernetes API unavailable") from None
-        return str(info.git_version)
+        version = self.raw("read the API server version", kubernetes.client.VersionApi(self.api_client()).get_code)
+        return str(version.get("gitVersion", "unknown"))

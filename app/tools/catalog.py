@@ -6,9 +6,9 @@ it here, so nothing registers itself by import side effect.
 
 from __future__ import annotations
 
+from app.tools.clusters import CLUSTER_TOOLS
 from app.tools.spec import ToolSpec
 
 
 def all_tools() -> list[ToolSpec]:
-    # The CloudNativePG tools arrive with the Kubernetes layer.
-    return []
+    return [*CLUSTER_TOOLS]

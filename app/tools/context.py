@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.kube import Identity, KubeAccess
+from app.settings import Settings
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -25,5 +28,8 @@ class ToolContext:
 
     request_id: str
     principal: Principal = ANONYMOUS
-    services: Any = None
-    """Per-worker service handles (e.g. Kubernetes access), created lazily by the app."""
+    kube: KubeAccess | None = None
+    """This worker's Kubernetes access (its client is created on first use)."""
+    settings: Settings | None = None
+    identity: Identity | None = None
+    """Kubernetes identity to impersonate; None runs as the server's own identity."""

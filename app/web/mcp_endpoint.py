@@ -54,7 +54,8 @@ def post() -> Response:
     except (ValueError, RecursionError):
         return _send(server.parse_error())
     headers = {name.lower(): value.strip() for name, value in request.headers.items()}
-    ctx = ToolContext(request_id=g.request_id, services=current_app.extensions["cnpg_mcp"])
+    state = current_app.extensions["cnpg_mcp"]
+    ctx = ToolContext(request_id=g.request_id, kube=state.kube, settings=state.settings)
     return _send(server.handle(decoded, ctx, headers, request.headers.items()))
 
 

@@ -13,5 +13,5 @@ from tests.support.tools import test_registry
 def main() -> int:
     app = create_app(Settings.from_env(), registry=test_registry(), log_stream=sys.stderr)
     state = app.extensions["cnpg_mcp"]
-    serve(state.server, state, sys.stdin, sys.stdout)
+    serve(state.server, state.kube, state.settings, sys.stdin, sys.stdout)
     return 0

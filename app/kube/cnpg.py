@@ -1,0 +1,28 @@
+"""CloudNativePG API coordinates and the labels the operator (and we) use."""
+
+import json
+
+GROUP = "postgresql.cnpg.io"
+VERSION = "v1"
+CLUSTERS = "clusters"
+
+LABEL_CLUSTER = "cnpg.io/cluster"
+LABEL_INSTANCE_NAME = "cnpg.io/instanceName"
+LABEL_INSTANCE_ROLE = "cnpg.io/instanceRole"
+LABEL_LEGACY_ROLE = "role"
+LABEL_POD_ROLE = "cnpg.io/podRole"
+# Marks objects this server created, so deleting a cluster removes only those.
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "cnpg-mcp-server"
+# Annotation on a Cluster listing (JSON array) the Secrets this server created for it, so
+# deleting the cluster can remove exactly those by name.
+ANNOTATION_CREATED_SECRETS = "cnpg-mcp.io/created-secrets"
+
+
+def created_secrets(cluster: dict) -> list[str]:
+    raw = (cluster.get("metadata", {}).get("annotations") or {}).get(ANNOTATION_CREATED_SECRETS)
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return sorted(n for n in names if isinstance(n, str)) if isinstance(names, list) else []

@@ -1,0 +1,114 @@
+"""Reads and writes of the objects the tools need, each one API call through `KubeAccess.call`.
+
+Custom objects come back as dicts; core lists are read as raw JSON (no typed
+models) because deserializing hundreds of Pods into models is the slow part.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes
+
+from app.kube import cnpg
+from app.kube.access import Identity, KubeAccess
+from app.kube.errors import Forbidden, NotFound
+
+JSON = dict[str, Any]
+
+
+def _custom(access: KubeAccess) -> kubernetes.client.CustomObjectsApi:
+    return kubernetes.client.CustomObjectsApi(access.api_client())
+
+
+def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(access.api_client())
+
+
+def _dry(dry_run: bool) -> dict[str, str]:
+    return {"dry_run": "All"} if dry_run else {}
+
+
+# --- clusters ------------------------------------------------------------
+
+
+def list_clusters(access: KubeAccess, namespace: str | None, label_selector: str | None = None,
+                  identity: Identity | None = None) -> list[JSON]:
+    """Clusters in one namespace, or in every namespace when `namespace` is None."""
+    options = {"label_selector": label_selector} if label_selector else {}
+    if namespace is None:
+        found = access.call("list clusters in all namespaces", _custom(access).list_cluster_custom_object,
+                            cnpg.GROUP, cnpg.VERSION, cnpg.CLUSTERS, read=True, identity=identity, **options)
+    else:
+        found = access.call(f"list clusters in namespace {namespace!r}", _custom(access).list_namespaced_custom_object,
+                            cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, read=True, identity=identity, **options)
+    return list(found.get("items", []))
+
+
+def get_cluster(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
+    return access.call(f"get cluster {name!r} in namespace {namespace!r}", _custom(access).get_namespaced_custom_object,
+                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, read=True, identity=identity)
+
+
+def create_cluster(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
+                   identity: Identity | None = None) -> JSON:
+    name = body["metadata"]["name"]
+    return access.call(f"create cluster {name!r} in namespace {namespace!r}",
+                       _custom(access).create_namespaced_custom_object,
+                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, body, read=False, identity=identity,
+                       **_dry(dry_run))
+
+
+def patch_cluster(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
+                  identity: Identity | None = None) -> JSON:
+    """JSON merge patch carrying only the changed fields (never a whole, possibly stale, object)."""
+    return access.call(f"update cluster {name!r} in namespace {namespace!r}",
+                       _custom(access).patch_namespaced_custom_object,
+                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, patch, read=False, identity=identity,
+                       **_dry(dry_run))
+
+
+def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
+                   identity: Identity | None = None) -> JSON:
+    return access.call(f"delete cluster {name!r} in namespace {namespace!r}",
+                       _custom(access).delete_namespaced_custom_object,
+                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, read=False, identity=identity,
+                       **_dry(dry_run))
+
+
+# --- core objects --------------------------------------------------------
+
+
+def namespace_exists(access: KubeAccess, namespace: str, identity: Identity | None = None) -> bool:
+    """False only when the API says the namespace is missing.
+
+    A server bound per namespace (RoleBindings) may not read Namespace objects;
+    then the answer is unknown and the real call reports what is wrong.
+    """
+    try:
+        access.raw(f"get namespace {namespace!r}", _core(access).read_namespace, namespace, identity=identity)
+    except NotFound:
+        return False
+    except Forbidden:
+        return True
+    return True
+
+
+def list_pods(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
+    found = access.raw(f"list pods in namespace {namespace!r}", _core(access).list_namespaced_pod, namespace,
+                       label_selector=label_selector, identity=identity)
+    return list(found.get("items", []))
+
+
+def list_events(access: KubeAccess, namespace: str, kind: str, name: str,
+                identity: Identity | None = None) -> list[JSON]:
+    selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+    found = access.raw(f"list events in namespace {namespace!r}", _core(access).list_namespaced_event, namespace,
+                       field_selector=selector, identity=identity)
+    return list(found.get("items", []))
+
+
+def delete_secret(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
+                  identity: Identity | None = None) -> None:
+    access.raw(f"delete secret {name!r} in namespace {namespace!r}", _core(access).delete_namespaced_secret,
+               name, namespace, read=False, identity=identity, **_dry(dry_run))

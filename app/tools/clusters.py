@@ -1,0 +1,543 @@
+"""Cluster lifecycle tools: list, inspect, create, scale, tune, resize, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.kube import NotFound, cnpg, resources
+from app.tools.common import (
+    CLUSTER_NAME,
+    DRY_RUN,
+    NAMESPACE,
+    STORAGE_SIZE,
+    age,
+    check_namespace,
+    kube_of,
+    nullable,
+    obj,
+    quantity_bytes,
+)
+from app.tools.context import ToolContext
+from app.tools.errors import ToolError
+from app.tools.spec import ToolHints, ToolSpec
+
+IMAGE_REPOSITORY = "ghcr.io/cloudnative-pg/postgresql"
+POSTGRES_MAJORS = ["13", "14", "15", "16", "17", "18"]
+DEFAULT_MAJOR = "17"
+
+# Parameters CloudNativePG manages itself and rejects (docs: postgresql_conf.md, "fixed parameters").
+FIXED_PARAMETERS = frozenset({
+    "allow_system_table_mods", "archive_cleanup_command", "archive_command", "archive_mode", "config_file",
+    "data_directory", "external_pid_file", "hba_file", "hot_standby", "ident_file", "listen_addresses",
+    "log_destination", "log_directory", "log_file_mode", "log_filename", "log_rotation_age", "log_rotation_size",
+    "log_truncate_on_rotation", "logging_collector", "port", "primary_conninfo", "primary_slot_name",
+    "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target",
+    "recovery_target_action", "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name",
+    "recovery_target_time", "recovery_target_timeline", "recovery_target_xid", "restart_after_crash",
+    "restore_command", "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file",
+    "ssl_ecdh_curve", "ssl_key_file", "ssl_passphrase_command", "ssl_passphrase_command_supports_reload",
+    "ssl_prefer_server_ciphers", "stats_temp_directory", "synchronous_standby_names", "syslog_facility",
+    "syslog_ident", "syslog_sequence_numbers", "syslog_split_messages", "unix_socket_directories",
+    "unix_socket_group", "unix_socket_permissions",
+})
+
+_READ = ToolHints(read_only=True, destructive=False, idempotent=True, open_world=False)
+
+_SUMMARY = obj(
+    {
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+        "phase": {"type": "string"},
+        "instances": {"type": "integer"},
+        "ready_instances": {"type": "integer"},
+        "primary": nullable({"type": "string"}),
+        "image": nullable({"type": "string"}),
+        "storage": nullable({"type": "string"}),
+        "age": nullable({"type": "string"}),
+    },
+    ["name", "namespace", "phase", "instances", "ready_instances", "primary", "image", "storage", "age"],
+)
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def _summary(cluster: dict[str, Any]) -> dict[str, Any]:
+    meta, spec, status = cluster.get("metadata", {}), cluster.get("spec", {}), cluster.get("status", {})
+    return {
+        "name": meta.get("name", ""),
+        "namespace": meta.get("namespace", ""),
+        "phase": status.get("phase") or "Unknown (no status reported yet)",
+        "instances": int(spec.get("instances", 0)),
+        "ready_instances": int(status.get("readyInstances", 0)),
+        "primary": status.get("currentPrimary"),
+        "image": status.get("image") or spec.get("imageName"),
+        "storage": (spec.get("storage") or {}).get("size"),
+        "age": age(meta.get("creationTimestamp")),
+    }
+
+
+def _get_cluster(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
+    """The Cluster, or a not-found error that says what does exist."""
+    kube = kube_of(ctx)
+    try:
+        return resources.get_cluster(kube, namespace, name, ctx.identity)
+    except NotFound:
+        if not resources.namespace_exists(kube, namespace, ctx.identity):
+            raise ToolError(f"Namespace {namespace!r} does not exist") from None
+        names = sorted(c["metadata"]["name"] for c in resources.list_clusters(kube, namespace, None, ctx.identity))
+        there = f"clusters there: {', '.join(names)}" if names else "there are no clusters in that namespace"
+        raise ToolError(f"Cluster {name!r} not found in namespace {namespace!r}; {there}") from None
+
+
+# --- cluster_list ----------------------------------------------------------
+
+
+def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    kube = kube_of(ctx)
+    selector = args.get("label_selector")
+    namespace = args.get("namespace")
+    allowed = ctx.settings.namespaces if ctx.settings else ()
+    if namespace is not None:
+        check_namespace(ctx, namespace)
+        if not resources.namespace_exists(kube, namespace, ctx.identity):
+            raise ToolError(f"Namespace {namespace!r} does not exist")
+        found, scope = resources.list_clusters(kube, namespace, selector, ctx.identity), f"namespace {namespace}"
+    elif allowed:
+        found = [c for ns in allowed for c in resources.list_clusters(kube, ns, selector, ctx.identity)]
+        scope = f"namespaces {', '.join(allowed)}"
+    else:
+        found, scope = resources.list_clusters(kube, None, selector, ctx.identity), "all namespaces"
+    clusters = sorted((_summary(c) for c in found), key=lambda c: (c["namespace"], c["name"]))
+    return {"scope": scope, "count": len(clusters), "clusters": clusters}
+
+
+CLUSTER_LIST = ToolSpec(
+    name="cluster_list",
+    title="List PostgreSQL clusters",
+    description=(
+        "List CloudNativePG clusters with phase, ready/total instances, primary, image, storage and age. "
+        "Use it first to find cluster names; omit namespace to search every namespace this server may see."
+    ),
+    input_schema=obj({
+        "namespace": {**NAMESPACE, "description": "Only this namespace (default: all allowed namespaces)"},
+        "label_selector": {"type": "string", "maxLength": 256, "description": "Kubernetes label selector, e.g. team=payments"},
+    }),
+    output_schema=obj(
+        {"scope": {"type": "string"}, "count": {"type": "integer"}, "clusters": {"type": "array", "items": _SUMMARY}},
+        ["scope", "count", "clusters"],
+    ),
+    hints=_READ,
+    handler=_list,
+)
+
+
+# --- cluster_get -----------------------------------------------------------
+
+
+def _role(pod: dict[str, Any]) -> str:
+    labels = pod.get("metadata", {}).get("labels", {})
+    return labels.get(cnpg.LABEL_INSTANCE_ROLE) or labels.get(cnpg.LABEL_LEGACY_ROLE) or "unknown"
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    cluster = _get_cluster(ctx, namespace, name)
+    kube = kube_of(ctx)
+    spec, status = cluster.get("spec", {}), cluster.get("status", {})
+    pods = resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}", ctx.identity)
+    events = resources.list_events(kube, namespace, "Cluster", name, ctx.identity)
+    events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "", reverse=True)
+    backup = spec.get("backup") or {}
+    wal = spec.get("walStorage")
+    return {
+        **_summary(cluster),
+        "phase_reason": status.get("phaseReason"),
+        "current_primary": status.get("currentPrimary"),
+        "target_primary": status.get("targetPrimary"),
+        "conditions": [
+            {k: str(c.get(k, "")) for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []
+        ],
+        "pods": [
+            {
+                "name": p["metadata"]["name"],
+                "role": _role(p),
+                "ready": _pod_ready(p),
+                "phase": p.get("status", {}).get("phase", "Unknown"),
+            }
+            for p in sorted(pods, key=lambda p: p["metadata"]["name"])
+        ],
+        "storage_class": (spec.get("storage") or {}).get("storageClass"),
+        "wal_storage": {"size": wal.get("size"), "storage_class": wal.get("storageClass")} if wal else None,
+        "postgresql_parameters": {k: str(v) for k, v in ((spec.get("postgresql") or {}).get("parameters") or {}).items()},
+        "backup": {
+            "configured": bool(backup),
+            "methods": sorted(k for k in ("barmanObjectStore", "volumeSnapshot") if k in backup),
+            "retention_policy": backup.get("retentionPolicy"),
+            "last_successful_backup": status.get("lastSuccessfulBackup"),
+        },
+        "events": [
+            {
+                "type": e.get("type", ""),
+                "reason": e.get("reason", ""),
+                "message": e.get("message", ""),
+                "count": int(e.get("count") or 1),
+                "last_seen": e.get("lastTimestamp") or e.get("eventTime"),
+            }
+            for e in events[:10]
+        ],
+    }
+
+
+CLUSTER_GET = ToolSpec(
+    name="cluster_get",
+    title="Get PostgreSQL cluster status",
+    description=(
+        "Show one cluster in detail: phase and reason, conditions, each instance's role and readiness, "
+        "current and target primary, image, storage, PostgreSQL parameters, backup configuration and recent events. "
+        "Use it to diagnose a cluster or before changing it."
+    ),
+    input_schema=obj({"name": CLUSTER_NAME, "namespace": NAMESPACE}, ["name", "namespace"]),
+    output_schema=obj(
+        {
+            **_SUMMARY["properties"],
+            "phase_reason": nullable({"type": "string"}),
+            "current_primary": nullable({"type": "string"}),
+            "target_primary": nullable({"type": "string"}),
+            "conditions": {"type": "array", "items": {"type": "object"}},
+            "pods": {"type": "array", "items": obj({
+                "name": {"type": "string"}, "role": {"type": "string"}, "ready": {"type": "boolean"},
+                "phase": {"type": "string"},
+            }, ["name", "role", "ready", "phase"])},
+            "storage_class": nullable({"type": "string"}),
+            "wal_storage": nullable({"type": "object"}),
+            "postgresql_parameters": _STRING_MAP,
+            "backup": {"type": "object"},
+            "events": {"type": "array", "items": {"type": "object"}},
+        },
+        ["name", "namespace", "phase", "pods", "conditions", "postgresql_parameters", "backup", "events"],
+    ),
+    hints=_READ,
+    handler=_get,
+)
+
+
+# --- cluster_create --------------------------------------------------------
+
+
+def _resources_spec(requested: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not requested:
+        return None
+    return {kind: dict(values) for kind, values in requested.items() if values}
+
+
+def _manifest(args: dict[str, Any]) -> dict[str, Any]:
+    image = args.get("image") or f"{IMAGE_REPOSITORY}:{args.get('postgres_version', DEFAULT_MAJOR)}"
+    storage: dict[str, Any] = {"size": args.get("storage_size", "10Gi")}
+    if args.get("storage_class"):
+        storage["storageClass"] = args["storage_class"]
+    database = args.get("database", "app")
+    spec: dict[str, Any] = {
+        "instances": args.get("instances", 3),
+        "imageName": image,
+        "storage": storage,
+        "bootstrap": {"initdb": {"database": database, "owner": args.get("owner", database)}},
+        "enableSuperuserAccess": bool(args.get("enable_superuser_access", False)),
+    }
+    if args.get("wal_storage_size"):
+        spec["walStorage"] = {"size": args["wal_storage_size"]}
+        if args.get("wal_storage_class"):
+            spec["walStorage"]["storageClass"] = args["wal_storage_class"]
+    if args.get("parameters"):
+        spec["postgresql"] = {"parameters": dict(args["parameters"])}
+    if resources_spec := _resources_spec(args.get("resources")):
+        spec["resources"] = resources_spec
+    return {
+        "apiVersion": f"{cnpg.GROUP}/{cnpg.VERSION}",
+        "kind": "Cluster",
+        "metadata": {
+            "name": args["name"],
+            "namespace": args["namespace"],
+            "labels": {cnpg.LABEL_MANAGED_BY: cnpg.MANAGED_BY},
+        },
+        "spec": spec,
+    }
+
+
+def _check_instances(ctx: ToolContext, instances: int) -> None:
+    limit = ctx.settings.max_instances if ctx.settings else 10
+    if instances > limit:
+        raise ToolError(f"instances must be at most {limit} on this server (MCP_MAX_INSTANCES); got {instances}")
+
+
+def _check_parameters(parameters: dict[str, Any]) -> None:
+    fixed = sorted(set(parameters) & FIXED_PARAMETERS)
+    if fixed:
+        raise ToolError(
+            f"CloudNativePG manages these parameters itself and rejects them: {', '.join(fixed)}; remove them"
+        )
+
+
+def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace = check_namespace(ctx, args["namespace"])
+    if args.get("image") and args.get("postgres_version"):
+        raise ToolError("Give either postgres_version or image, not both")
+    if args.get("wal_storage_class") and not args.get("wal_storage_size"):
+        raise ToolError("wal_storage_class needs wal_storage_size")
+    _check_instances(ctx, args.get("instances", 3))
+    _check_parameters(args.get("parameters") or {})
+    dry_run = bool(args.get("dry_run", False))
+    kube = kube_of(ctx)
+    if not resources.namespace_exists(kube, namespace, ctx.identity):
+        raise ToolError(f"Namespace {namespace!r} does not exist")
+    created = resources.create_cluster(kube, namespace, _manifest(args), dry_run=dry_run, identity=ctx.identity)
+    return {
+        "created": not dry_run,
+        "dry_run": dry_run,
+        "cluster": _summary(created),
+        "spec": created.get("spec", {}),
+        "next_step": "The operator now creates the instances; follow progress with cluster_get.",
+    }
+
+
+CLUSTER_CREATE = ToolSpec(
+    name="cluster_create",
+    title="Create a PostgreSQL cluster",
+    description=(
+        "Create a CloudNativePG cluster (PostgreSQL major version or image, instances, storage, initial database "
+        "and owner, parameters, resources). Use dry_run first to see what the API server would accept; the "
+        "operator creates the instances after this returns, so check progress with cluster_get."
+    ),
+    input_schema=obj(
+        {
+            "name": CLUSTER_NAME,
+            "namespace": NAMESPACE,
+            "instances": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3,
+                          "description": "Number of PostgreSQL instances (1 primary + replicas)"},
+            "postgres_version": {"type": "string", "enum": POSTGRES_MAJORS,
+                                 "description": f"PostgreSQL major version (default {DEFAULT_MAJOR}); or give image"},
+            "image": {"type": "string", "maxLength": 256, "pattern": r"^[^\s]+$",
+                      "description": "Full operand image instead of postgres_version"},
+            "storage_size": {**STORAGE_SIZE, "default": "10Gi", "description": "Data volume size, e.g. 10Gi"},
+            "storage_class": {"type": "string", "maxLength": 253},
+            "wal_storage_size": {**STORAGE_SIZE, "description": "Separate WAL volume size (optional)"},
+            "wal_storage_class": {"type": "string", "maxLength": 253},
+            "database": {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "default": "app",
+                         "description": "Initial database"},
+            "owner": {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "Owner of the initial database (default: same as database)"},
+            "parameters": {**_STRING_MAP, "maxProperties": 100, "description": "postgresql.conf parameters"},
+            "resources": obj({
+                "requests": obj({"cpu": {"type": "string"}, "memory": {"type": "string"}}),
+                "limits": obj({"cpu": {"type": "string"}, "memory": {"type": "string"}}),
+            }, description="CPU/memory requests and limits per instance"),
+            "enable_superuser_access": {"type": "boolean", "default": False,
+                                        "description": "Create a postgres superuser secret (off by default)"},
+            "dry_run": DRY_RUN,
+        },
+        ["name", "namespace"],
+    ),
+    output_schema=obj(
+        {"created": {"type": "boolean"}, "dry_run": {"type": "boolean"}, "cluster": _SUMMARY,
+         "spec": {"type": "object"}, "next_step": {"type": "string"}},
+        ["created", "dry_run", "cluster", "spec"],
+    ),
+    hints=ToolHints(read_only=False, destructive=False, idempotent=False, open_world=False),
+    handler=_create,
+)
+
+
+# --- cluster_scale ---------------------------------------------------------
+
+
+def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace, name, instances = check_namespace(ctx, args["namespace"]), args["name"], args["instances"]
+    _check_instances(ctx, instances)
+    dry_run = bool(args.get("dry_run", False))
+    before = _get_cluster(ctx, namespace, name)
+    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"instances": instances}},
+                                      dry_run=dry_run, identity=ctx.identity)
+    return {
+        "name": name, "namespace": namespace, "dry_run": dry_run,
+        "previous_instances": int(before.get("spec", {}).get("instances", 0)),
+        "instances": int(patched.get("spec", {}).get("instances", instances)),
+    }
+
+
+CLUSTER_SCALE = ToolSpec(
+    name="cluster_scale",
+    title="Scale a PostgreSQL cluster",
+    description=(
+        "Set the number of instances of a cluster. Scaling down removes replicas (never the primary first); "
+        "use dry_run to preview."
+    ),
+    input_schema=obj(
+        {"name": CLUSTER_NAME, "namespace": NAMESPACE,
+         "instances": {"type": "integer", "minimum": 1, "maximum": 100}, "dry_run": DRY_RUN},
+        ["name", "namespace", "instances"],
+    ),
+    output_schema=obj(
+        {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
+         "previous_instances": {"type": "integer"}, "instances": {"type": "integer"}},
+        ["name", "namespace", "dry_run", "previous_instances", "instances"],
+    ),
+    hints=ToolHints(read_only=False, destructive=True, idempotent=True, open_world=False),
+    handler=_scale,
+)
+
+
+# --- cluster_set_parameters ------------------------------------------------
+
+
+def _set_parameters(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    changes: dict[str, str | None] = args["parameters"]
+    _check_parameters({k: v for k, v in changes.items() if v is not None})
+    dry_run = bool(args.get("dry_run", False))
+    before = _get_cluster(ctx, namespace, name)
+    previous = ((before.get("spec", {}).get("postgresql") or {}).get("parameters")) or {}
+    missing = sorted(k for k, v in changes.items() if v is None and k not in previous)
+    if missing:
+        raise ToolError(f"Cannot remove parameters that are not set: {', '.join(missing)}")
+    # In a merge patch, null deletes the key.
+    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"postgresql": {"parameters": changes}}},
+                                      dry_run=dry_run, identity=ctx.identity)
+    return {
+        "name": name, "namespace": namespace, "dry_run": dry_run,
+        "changed": sorted(k for k, v in changes.items() if v is not None and previous.get(k) != v),
+        "removed": sorted(k for k, v in changes.items() if v is None),
+        "parameters": {k: str(v) for k, v in ((patched.get("spec", {}).get("postgresql") or {}).get("parameters") or {}).items()},
+        "note": "CloudNativePG reloads or restarts instances as each parameter requires.",
+    }
+
+
+CLUSTER_SET_PARAMETERS = ToolSpec(
+    name="cluster_set_parameters",
+    title="Set PostgreSQL parameters",
+    description=(
+        "Set or remove postgresql.conf parameters of a cluster (value null removes one). Only the given "
+        "parameters change; parameters CloudNativePG manages itself are refused."
+    ),
+    input_schema=obj(
+        {"name": CLUSTER_NAME, "namespace": NAMESPACE,
+         "parameters": {"type": "object", "minProperties": 1, "maxProperties": 100,
+                        "additionalProperties": {"type": ["string", "null"], "maxLength": 1024},
+                        "description": "Parameter name → value (string), or null to remove"},
+         "dry_run": DRY_RUN},
+        ["name", "namespace", "parameters"],
+    ),
+    output_schema=obj(
+        {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
+         "changed": {"type": "array", "items": {"type": "string"}}, "removed": {"type": "array", "items": {"type": "string"}},
+         "parameters": _STRING_MAP, "note": {"type": "string"}},
+        ["name", "namespace", "dry_run", "changed", "removed", "parameters"],
+    ),
+    hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
+    handler=_set_parameters,
+)
+
+
+# --- cluster_resize_storage -----------------------------------------------
+
+
+def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace, name, size = check_namespace(ctx, args["namespace"]), args["name"], args["size"]
+    volume = args.get("volume", "data")
+    dry_run = bool(args.get("dry_run", False))
+    before = _get_cluster(ctx, namespace, name)
+    key = "storage" if volume == "data" else "walStorage"
+    current = (before.get("spec", {}).get(key) or {}).get("size")
+    if current is None:
+        raise ToolError(f"Cluster {name!r} has no separate WAL volume to resize" if volume == "wal"
+                        else f"Cluster {name!r} has no storage size set")
+    if quantity_bytes(size) < quantity_bytes(current) and not args.get("allow_shrink", False):
+        raise ToolError(
+            f"{size} is smaller than the current {current}: volumes can only grow. "
+            "Set allow_shrink only if you know the storage class supports it (new PVCs only)."
+        )
+    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {key: {"size": size}}},
+                                      dry_run=dry_run, identity=ctx.identity)
+    return {"name": name, "namespace": namespace, "dry_run": dry_run, "volume": volume,
+            "previous_size": current, "size": (patched.get("spec", {}).get(key) or {}).get("size", size)}
+
+
+CLUSTER_RESIZE_STORAGE = ToolSpec(
+    name="cluster_resize_storage",
+    title="Resize cluster storage",
+    description=(
+        "Grow the data (or WAL) volume size of a cluster; the operator expands each PVC if the storage class "
+        "allows expansion. Shrinking is refused unless allow_shrink is set."
+    ),
+    input_schema=obj(
+        {"name": CLUSTER_NAME, "namespace": NAMESPACE, "size": {**STORAGE_SIZE, "description": "New size, e.g. 20Gi"},
+         "volume": {"type": "string", "enum": ["data", "wal"], "default": "data"},
+         "allow_shrink": {"type": "boolean", "default": False}, "dry_run": DRY_RUN},
+        ["name", "namespace", "size"],
+    ),
+    output_schema=obj(
+        {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
+         "volume": {"type": "string"}, "previous_size": {"type": "string"}, "size": {"type": "string"}},
+        ["name", "namespace", "dry_run", "volume", "previous_size", "size"],
+    ),
+    hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
+    handler=_resize,
+)
+
+
+# --- cluster_delete --------------------------------------------------------
+
+
+def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    if args.get("confirm_name") != name:
+        raise ToolError(f"To delete cluster {name!r}, repeat its exact name in confirm_name")
+    dry_run = bool(args.get("dry_run", False))
+    kube = kube_of(ctx)
+    cluster = _get_cluster(ctx, namespace, name)
+    # Only secrets this server created, recorded on the Cluster by name: deleting needs no
+    # right to list or read secrets, and the operator's own (app, superuser, CA) are untouched.
+    ours = cnpg.created_secrets(cluster)
+    resources.delete_cluster(kube, namespace, name, dry_run=dry_run, identity=ctx.identity)
+    removed = []
+    for secret in ours:
+        try:
+            resources.delete_secret(kube, namespace, secret, dry_run=dry_run, identity=ctx.identity)
+            removed.append(secret)
+        except NotFound:
+            pass  # already gone: nothing to clean up
+    return {
+        "deleted": not dry_run, "dry_run": dry_run, "name": name, "namespace": namespace,
+        "removes": {"cluster": name, "secrets_created_by_this_server": removed},
+        "note": "Pods, PVCs, services and operator-managed secrets are owned by the Cluster and removed with it.",
+    }
+
+
+CLUSTER_DELETE = ToolSpec(
+    name="cluster_delete",
+    title="Delete a PostgreSQL cluster",
+    description=(
+        "Delete a cluster and the secrets this server created for it. Irreversible: all data in the cluster is "
+        "lost. Requires confirm_name equal to the cluster name; use dry_run to see what would be removed."
+    ),
+    input_schema=obj(
+        {"name": CLUSTER_NAME, "namespace": NAMESPACE,
+         "confirm_name": {"type": "string", "maxLength": 63, "description": "Repeat the cluster name to confirm"},
+         "dry_run": DRY_RUN},
+        ["name", "namespace", "confirm_name"],
+    ),
+    output_schema=obj(
+        {"deleted": {"type": "boolean"}, "dry_run": {"type": "boolean"}, "name": {"type": "string"},
+         "namespace": {"type": "string"}, "removes": {"type": "object"}, "note": {"type": "string"}},
+        ["deleted", "dry_run", "name", "namespace", "removes"],
+    ),
+    hints=ToolHints(read_only=False, destructive=True, idempotent=False, open_world=False),
+    handler=_delete,
+)
+
+CLUSTER_TOOLS = [
+    CLUSTER_LIST, CLUSTER_GET, CLUSTER_CREATE, CLUSTER_SCALE, CLUSTER_SET_PARAMETERS, CLUSTER_RESIZE_STORAGE,
+    CLUSTER_DELETE,
+]

@@ -1,0 +1,82 @@
+"""Schema fragments and guards shared by the tool modules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from app.kube import KubeAccess
+from app.tools.context import ToolContext
+from app.tools.errors import ToolError
+
+# DNS-1123 label: what Kubernetes accepts for namespaces; cluster names are also pod-name prefixes.
+NAMESPACE = {
+    "type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63,
+    "description": "Kubernetes namespace",
+}
+CLUSTER_NAME = {
+    "type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 50,
+    "description": "CloudNativePG Cluster name (lower-case letters, digits and '-', starting with a letter)",
+}
+DRY_RUN = {
+    "type": "boolean", "default": False,
+    "description": "Validate with the API server (server-side dry run) and show the result without changing anything",
+}
+# Kubernetes resource quantity for storage (e.g. 10Gi, 500Mi).
+STORAGE_SIZE = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$", "maxLength": 20}
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None, description: str | None = None) -> dict[str, Any]:
+    """A closed object schema."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def kube_of(ctx: ToolContext) -> KubeAccess:
+    if ctx.kube is None:
+        raise ToolError("This server has no Kubernetes access configured")
+    return ctx.kube
+
+
+def check_namespace(ctx: ToolContext, namespace: str) -> str:
+    """Refuse namespaces outside MCP_NAMESPACES before any API call."""
+    allowed = ctx.settings.namespaces if ctx.settings else ()
+    if allowed and namespace not in allowed:
+        raise ToolError(f"Namespace {namespace!r} is not served by this server; allowed: {', '.join(allowed)}")
+    return namespace
+
+
+def age(timestamp: str | None, now: datetime | None = None) -> str | None:
+    """Kubernetes-style age ("3d4h", "12m") of an RFC 3339 timestamp."""
+    if not timestamp:
+        return None
+    created = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - created).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{seconds}s"
+
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "": 1}
+
+
+def quantity_bytes(quantity: str) -> float:
+    """Bytes in a Kubernetes storage quantity ("10Gi" → 10737418240)."""
+    for suffix, factor in (*_BINARY.items(), *_DECIMAL.items()):
+        if suffix and quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    return float(quantity)

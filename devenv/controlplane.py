@@ -1,0 +1,349 @@
+"""LocalControlPlane: a real etcd + kube-apiserver on loopback, with TLS, RBAC and known identities.
+
+No controller-manager, scheduler or kubelet: see devenv/operator_sim.py for what tests must
+fake. Flags follow envtest (controller-runtime pkg/internal/testing/controlplane).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import kubernetes
+import requests
+import yaml
+
+from devenv import cleanup, pki
+from devenv.binaries import ensure_binaries
+from devenv.crds import install_crds
+from devenv.process import ManagedProcess, ProcessExited, free_port, wait_until
+
+SA_NAMESPACE = "cnpg-mcp"
+SA_NAME = "cnpg-mcp"
+# tokens key → (username, groups) in the static token file. RBAC compares ServiceAccount
+# subjects by username, so the static SA identity is bound exactly like a real SA token.
+IDENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "admin": ("admin", ("system:masters",)),
+    "serviceaccount": (
+        f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}",
+        ("system:serviceaccounts", f"system:serviceaccounts:{SA_NAMESPACE}"),
+    ),
+    "alice": ("alice", ()),
+    "bob": ("bob", ()),
+    "carol": ("carol", ()),
+}
+# Port collisions (free_port races another process) are retried with fresh ports.
+_PORT_ATTEMPTS = 3
+
+
+class LocalControlPlane:
+    """etcd + kube-apiserver in a temp dir; `with LocalControlPlane() as cp:` starts and stops it.
+
+    Attributes after start(): host, ca_file, tokens (keys of IDENTITIES), admin_cert_file,
+    admin_key_file, workdir, etcd_url, pids, timings (seconds per start-up phase).
+    """
+
+    def __init__(
+        self, *, crds: bool = True, bin_dir: Path | None = None, start_timeout: float = 120.0, verbose: bool = True
+    ) -> None:
+        self._crds = crds
+        self._bin_dir = bin_dir
+        self._start_timeout = start_timeout
+        self._verbose = verbose
+        self._etcd: ManagedProcess | None = None
+        self._apiserver: ManagedProcess | None = None
+        self._cleanup_key: int | None = None
+        self.workdir: Path | None = None
+        self.host = ""
+        self.etcd_url = ""
+        self.tokens: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+
+    # ----- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> LocalControlPlane:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalControlPlane:
+        if self.workdir is not None:
+            return self
+        began = time.monotonic()
+        bin_dir = self._bin_dir or ensure_binaries()
+        self.workdir = Path(tempfile.mkdtemp(prefix="cnpg-mcp-cp-"))
+        # Registered before any process exists: from here on exit/SIGTERM/SIGINT cleans up.
+        self._cleanup_key = cleanup.register(self.stop)
+        try:
+            self._write_credentials()
+            self._phase("etcd", lambda: self._start_etcd(bin_dir / "etcd"))
+            self._phase("apiserver", lambda: self._start_first_apiserver(bin_dir / "kube-apiserver"))
+            if self._crds:
+                self._phase("crds", lambda: self._install_crds())
+        except BaseException as exc:
+            logs = self._logs_for_error()
+            self.stop()
+            if isinstance(exc, Exception):
+                raise RuntimeError(f"local control plane failed to start: {exc}\n{logs}") from exc
+            raise
+        self.timings["total"] = time.monotonic() - began
+        self._say(
+            f"control plane ready at {self.host} in {self.timings['total']:.1f}s ("
+            + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items() if k != "total")
+            + ")"
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop kube-apiserver, then etcd (SIGTERM, SIGKILL after 10 s); remove the temp dir. Idempotent."""
+        for proc in (self._apiserver, self._etcd):
+            if proc is not None:
+                proc.stop()
+        self._apiserver = self._etcd = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        cleanup.unregister(self._cleanup_key)
+        self._cleanup_key = None
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only (etcd and the data stay): the API becomes unreachable."""
+        self._require_started()
+        assert self._apiserver is not None
+        self._apiserver.stop()
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again on the same port, etcd and certificates; wait until ready."""
+        self._require_started()
+        assert self._apiserver is not None
+        if not self._apiserver.running:
+            self._apiserver.start()
+        try:
+            self._wait_apiserver_ready()
+        except Exception as exc:
+            raise RuntimeError(f"kube-apiserver did not come back: {exc}\n{self._logs_for_error()}") from exc
+
+    # ----- clients ---------------------------------------------------------------------
+
+    def configuration(self, user: str = "admin") -> kubernetes.client.Configuration:
+        """A client Configuration authenticating with `user`'s static bearer token."""
+        self._require_started()
+        if user not in self.tokens:
+            raise ValueError(f"unknown user {user!r}; known: {', '.join(self.tokens)}")
+        return kubernetes.client.Configuration(
+            host=self.host,
+            ssl_ca_cert=str(self.ca_file),
+            api_key={"authorization": self.tokens[user]},
+            api_key_prefix={"authorization": "Bearer"},
+        )
+
+    def api_client(self, user: str = "admin") -> kubernetes.client.ApiClient:
+        return kubernetes.client.ApiClient(self.configuration(user))
+
+    def write_kubeconfig(self, path: str | Path, user: str = "admin") -> Path:
+        """A self-contained kubeconfig (CA inline, `user`'s token), context "local"."""
+        self._require_started()
+        if user not in self.tokens:
+            raise ValueError(f"unknown user {user!r}; known: {', '.join(self.tokens)}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {
+                        "server": self.host,
+                        "certificate-authority-data": base64.b64encode(self.ca_file.read_bytes()).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": user, "user": {"token": self.tokens[user]}}],
+            "contexts": [{"name": "local", "context": {"cluster": "local", "user": user}}],
+            "current-context": "local",
+        }
+        # A token is a credential: owner-only, like ~/.kube/config.
+        pki.write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
+        return path
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running "etcd" and "kube-apiserver" (for leak checks in tests)."""
+        return {p.name: p.pid for p in (self._etcd, self._apiserver) if p is not None and p.running and p.pid}
+
+    @property
+    def ca_file(self) -> Path:
+        """CA that signed the apiserver's serving certificate (verify TLS with it)."""
+        return self._dir / "ca.crt"
+
+    @property
+    def admin_cert_file(self) -> Path:
+        """Client certificate CN=admin, O=system:masters (signed by the separate client CA)."""
+        return self._dir / "admin.crt"
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self._dir / "admin.key"
+
+    # ----- internals -------------------------------------------------------------------
+
+    @property
+    def _dir(self) -> Path:
+        self._require_started()
+        assert self.workdir is not None
+        return self.workdir
+
+    @property
+    def _cert_dir(self) -> Path:
+        return self._dir / "certs"
+
+    def _require_started(self) -> None:
+        if self.workdir is None:
+            raise RuntimeError("LocalControlPlane is not started")
+
+    def _say(self, message: str) -> None:
+        if self._verbose:
+            print(f"devenv: {message}", file=sys.stderr, flush=True)
+
+    def _phase(self, name: str, action: Callable[[], None]) -> None:
+        began = time.monotonic()
+        action()
+        self.timings[name] = time.monotonic() - began
+
+    def _write_credentials(self) -> None:
+        d = self._dir
+        self._cert_dir.mkdir()
+        ca = pki.make_ca("cnpg-mcp-local-ca")
+        ca.write(d / "ca.crt", d / "ca.key")
+        # --cert-dir is searched for apiserver.crt/.key when --tls-cert-file is unset.
+        pki.issue(ca, "kube-apiserver", server=True, dns_names=("localhost",), ips=("127.0.0.1",)).write(
+            self._cert_dir / "apiserver.crt", self._cert_dir / "apiserver.key"
+        )
+        # A separate client CA, so a serving certificate can never double as a client identity.
+        client_ca = pki.make_ca("cnpg-mcp-local-client-ca")
+        client_ca.write(d / "client-ca.crt", d / "client-ca.key")
+        pki.issue(client_ca, "admin", organization="system:masters").write(d / "admin.crt", d / "admin.key")
+        pki.write_service_account_keys(d / "sa.key", d / "sa.pub")
+        self.tokens = {key: secrets.token_urlsafe(32) for key in IDENTITIES}
+        # token,user,uid[,"group1,group2"]; system:authenticated is added by the apiserver.
+        lines = []
+        for key, (user, groups) in IDENTITIES.items():
+            row = f"{self.tokens[key]},{user},{key}-uid"
+            if groups:
+                row += ',"' + ",".join(groups) + '"'
+            lines.append(row)
+        pki.write_private(d / "tokens.csv", ("\n".join(lines) + "\n").encode())
+
+    def _start_etcd(self, binary: Path) -> None:
+        for attempt in range(_PORT_ATTEMPTS):
+            client, peer = free_port(), free_port()
+            self.etcd_url = f"http://127.0.0.1:{client}"
+            peer_url = f"http://127.0.0.1:{peer}"
+            self._etcd = ManagedProcess(
+                "etcd",
+                [
+                    str(binary),
+                    "--name=default",
+                    f"--data-dir={self._dir / 'etcd-data'}",
+                    f"--listen-client-urls={self.etcd_url}",
+                    f"--advertise-client-urls={self.etcd_url}",
+                    f"--listen-peer-urls={peer_url}",
+                    f"--initial-advertise-peer-urls={peer_url}",
+                    f"--initial-cluster=default={peer_url}",
+                    # Throwaway data: skipping fsync makes every write (and the tests) much faster.
+                    "--unsafe-no-fsync",
+                    "--log-level=warn",
+                ],
+                self._dir / "etcd.log",
+            )
+            self._etcd.start()
+            try:
+                wait_until(self._etcd_healthy, self._start_timeout, "etcd /health", self._etcd)
+                return
+            except ProcessExited:
+                if attempt + 1 < _PORT_ATTEMPTS and "address already in use" in self._etcd.log_tail():
+                    shutil.rmtree(self._dir / "etcd-data", ignore_errors=True)
+                    continue
+                raise
+
+    def _etcd_healthy(self) -> bool:
+        response = requests.get(f"{self.etcd_url}/health", timeout=2)
+        return response.status_code == 200 and response.json().get("health") == "true"
+
+    def _apiserver_argv(self, binary: Path, port: int) -> list[str]:
+        d = self._dir
+        return [
+            str(binary),
+            f"--etcd-servers={self.etcd_url}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            # Unset, it picks a host interface (and fails without a default route).
+            "--advertise-address=127.0.0.1",
+            # No kubernetes Service endpoints to reconcile: nothing runs in this "cluster".
+            "--endpoint-reconciler-type=none",
+            f"--cert-dir={self._cert_dir}",
+            f"--client-ca-file={d / 'client-ca.crt'}",
+            f"--token-auth-file={d / 'tokens.csv'}",
+            "--authorization-mode=RBAC",
+            # 1.34+ refuses to start without an issuer and a signing key (TokenRequest works).
+            "--service-account-issuer=https://kubernetes.default.svc",
+            f"--service-account-key-file={d / 'sa.pub'}",
+            f"--service-account-signing-key-file={d / 'sa.key'}",
+            "--service-cluster-ip-range=10.0.0.0/16",
+            # No controller creates the per-namespace default ServiceAccount the plugin requires.
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+            "--profiling=false",
+            # One client (tests) only: APF's queues add nothing but start-up work.
+            "--enable-priority-and-fairness=false",
+            "--v=1",
+        ]
+
+    def _start_first_apiserver(self, binary: Path) -> None:
+        for attempt in range(_PORT_ATTEMPTS):
+            port = free_port()
+            self.host = f"https://127.0.0.1:{port}"
+            self._apiserver = ManagedProcess(
+                "kube-apiserver", self._apiserver_argv(binary, port), self._dir / "kube-apiserver.log"
+            )
+            self._apiserver.start()
+            try:
+                self._wait_apiserver_ready()
+                break
+            except ProcessExited:
+                if attempt + 1 < _PORT_ATTEMPTS and "address already in use" in self._apiserver.log_tail():
+                    continue
+                raise
+        # The bootstrap controller inside the apiserver creates "default" shortly after /readyz.
+        with self.api_client() as client:
+            core = kubernetes.client.CoreV1Api(client)
+            wait_until(lambda: core.read_namespace("default") is not None, self._start_timeout, "namespace default")
+
+    def _wait_apiserver_ready(self) -> None:
+        assert self._apiserver is not None
+
+        def ready() -> bool:
+            # Verified against our CA: proves the serving certificate is the one we made.
+            return requests.get(f"{self.host}/readyz", verify=str(self.ca_file), timeout=2).status_code == 200
+
+        wait_until(ready, self._start_timeout, "kube-apiserver /readyz", self._apiserver)
+
+    def _install_crds(self) -> None:
+        self._say("installing CloudNativePG CRDs...")
+        with self.api_client() as client:
+            install_crds(client)
+
+    def _logs_for_error(self) -> str:
+        parts = []
+        for proc in (self._etcd, self._apiserver):
+            if proc is not None:
+                parts.append(f"--- {proc.name} log ({proc.log_path}), last lines ---\n{proc.log_tail()}")
+        return "\n".join(parts)

@@ -1,0 +1,330 @@
+"""Cluster lifecycle tools against the real local API server with the real CloudNativePG CRDs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import pytest
+
+from app import create_app
+from app.settings import Settings
+from devenv.controlplane import LocalControlPlane
+from devenv.operator_sim import simulate_cluster_ready
+from tests.support.mcp_calls import ToolCaller
+
+GROUP, VERSION = "postgresql.cnpg.io", "v1"
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
+
+
+def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
+    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
+    return ToolCaller(create_app(settings).test_client())
+
+
+@pytest.fixture
+def tools(kubeconfig: Path) -> ToolCaller:
+    return _caller(kubeconfig)
+
+
+def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
+    return kubernetes.client.CustomObjectsApi(api)
+
+
+def _read_cluster(api: kubernetes.client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    return _custom(api).get_namespaced_custom_object(GROUP, VERSION, namespace, "clusters", name)
+
+
+def _cluster_names(api: kubernetes.client.ApiClient, namespace: str) -> list[str]:
+    items = _custom(api).list_namespaced_custom_object(GROUP, VERSION, namespace, "clusters")["items"]
+    return sorted(item["metadata"]["name"] for item in items)
+
+
+def _new_namespace(api: kubernetes.client.ApiClient) -> str:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+# --- create ----------------------------------------------------------------
+
+
+def test_create_makes_the_cluster_the_arguments_describe(tools: ToolCaller, admin_api, namespace: str) -> None:
+    out = tools.ok(
+        "cluster_create", name="pg-main", namespace=namespace, instances=2, postgres_version="16",
+        storage_size="5Gi", storage_class="fast", wal_storage_size="1Gi", database="shop", owner="shopper",
+        parameters={"max_connections": "200"}, resources={"requests": {"cpu": "500m", "memory": "1Gi"}},
+    )
+
+    assert out["created"] is True and out["dry_run"] is False
+    assert out["cluster"]["name"] == "pg-main" and out["cluster"]["instances"] == 2
+    spec = _read_cluster(admin_api, namespace, "pg-main")["spec"]
+    assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16"
+    assert spec["storage"] == {"size": "5Gi", "storageClass": "fast", "resizeInUseVolumes": True}
+    assert spec["walStorage"]["size"] == "1Gi"
+    assert spec["bootstrap"]["initdb"]["database"] == "shop" and spec["bootstrap"]["initdb"]["owner"] == "shopper"
+    assert spec["postgresql"]["parameters"]["max_connections"] == "200"
+    assert spec["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"}
+    assert spec["enableSuperuserAccess"] is False
+
+
+def test_create_dry_run_shows_the_accepted_spec_and_creates_nothing(tools: ToolCaller, admin_api, namespace: str) -> None:
+    out = tools.ok("cluster_create", name="pg-dry", namespace=namespace, dry_run=True)
+
+    assert out["created"] is False and out["dry_run"] is True
+    # CRD defaults applied by the API server show the request went all the way through validation.
+    assert out["spec"]["instances"] == 3 and out["spec"]["logLevel"] == "info"
+    assert _cluster_names(admin_api, namespace) == []
+
+
+def test_create_twice_says_it_already_exists(tools: ToolCaller, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg-dup", namespace=namespace)
+
+    message = tools.error("cluster_create", name="pg-dup", namespace=namespace)
+    assert message.startswith("Already exists: cannot create cluster 'pg-dup'")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"name": "Bad_Name"}, "name: 'Bad_Name' does not match"),
+        ({"instances": 0}, "instances: 0 is less than the minimum of 1"),
+        ({"instances": 11}, "instances must be at most 10"),
+        ({"postgres_version": "16", "image": "ghcr.io/cloudnative-pg/postgresql:16.4"}, "either postgres_version or image"),
+        ({"parameters": {"port": "6543"}}, "manages these parameters itself and rejects them: port"),
+        ({"storage_size": "lots"}, "storage_size: 'lots' does not match"),
+        ({"colour": "blue"}, "('colour' was unexpected)"),
+    ],
+)
+def test_create_refuses_bad_input_before_calling_the_api(
+    tools: ToolCaller, admin_api, namespace: str, arguments: dict[str, Any], expected: str
+) -> None:
+    message = tools.error("cluster_create", **{"name": "pg-x", "namespace": namespace, **arguments})
+
+    assert expected in message
+    assert _cluster_names(admin_api, namespace) == []
+
+
+def test_create_returns_the_crd_schema_rejection_with_its_field(tools: ToolCaller, admin_api, namespace: str) -> None:
+    message = tools.error(
+        "cluster_create", name="pg-bad-cpu", namespace=namespace, resources={"limits": {"cpu": "a lot"}}
+    )
+
+    assert message.startswith("Invalid request to create cluster 'pg-bad-cpu'")
+    assert "spec.resources.limits.cpu" in message
+    assert _cluster_names(admin_api, namespace) == []
+
+
+def test_create_in_a_missing_namespace_says_so(tools: ToolCaller) -> None:
+    assert tools.error("cluster_create", name="pg", namespace="no-such-ns") == "Namespace 'no-such-ns' does not exist"
+
+
+# --- list and get ----------------------------------------------------------
+
+
+def test_list_shows_each_cluster_with_its_state(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg-b", namespace=namespace, instances=1)
+    tools.ok("cluster_create", name="pg-a", namespace=namespace, instances=3, storage_size="2Gi")
+    simulate_cluster_ready(admin_api, namespace, "pg-a")
+
+    out = tools.ok("cluster_list", namespace=namespace)
+
+    assert out["scope"] == f"namespace {namespace}" and out["count"] == 2
+    first, second = out["clusters"]
+    assert (first["name"], first["ready_instances"], first["instances"]) == ("pg-a", 3, 3)
+    assert first["phase"] == "Cluster in healthy state" and first["primary"] == "pg-a-1"
+    assert first["storage"] == "2Gi" and first["age"] is not None
+    assert (second["name"], second["phase"]) == ("pg-b", "Unknown (no status reported yet)")
+
+
+def test_list_without_namespace_searches_all_and_filters_by_label(tools: ToolCaller, admin_api, namespace: str) -> None:
+    other = _new_namespace(admin_api)
+    tools.ok("cluster_create", name="pg-here", namespace=namespace)
+    tools.ok("cluster_create", name="pg-there", namespace=other)
+    _custom(admin_api).patch_namespaced_custom_object(
+        GROUP, VERSION, other, "clusters", "pg-there", {"metadata": {"labels": {"team": "payments"}}}
+    )
+
+    everywhere = tools.ok("cluster_list")
+    labelled = tools.ok("cluster_list", label_selector="team=payments")
+
+    assert everywhere["scope"] == "all namespaces"
+    assert {("pg-here", namespace), ("pg-there", other)} <= {(c["name"], c["namespace"]) for c in everywhere["clusters"]}
+    assert [(c["name"], c["namespace"]) for c in labelled["clusters"]] == [("pg-there", other)]
+
+
+def test_namespace_allowlist_limits_lists_and_refuses_other_namespaces(kubeconfig: Path, admin_api, namespace: str) -> None:
+    other = _new_namespace(admin_api)
+    _caller(kubeconfig).ok("cluster_create", name="pg-in", namespace=namespace)
+    _caller(kubeconfig).ok("cluster_create", name="pg-out", namespace=other)
+    limited = _caller(kubeconfig, MCP_NAMESPACES=namespace)
+
+    listed = limited.ok("cluster_list")
+    refused = limited.error("cluster_get", name="pg-out", namespace=other)
+
+    assert listed["scope"] == f"namespaces {namespace}"
+    assert [c["name"] for c in listed["clusters"]] == ["pg-in"]
+    assert refused == f"Namespace {other!r} is not served by this server; allowed: {namespace}"
+
+
+def test_list_of_a_missing_namespace_is_a_clear_error(tools: ToolCaller) -> None:
+    assert tools.error("cluster_list", namespace="nowhere") == "Namespace 'nowhere' does not exist"
+
+
+def test_get_reports_status_instances_parameters_and_events(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg-main", namespace=namespace, instances=3, parameters={"work_mem": "8MB"})
+    simulate_cluster_ready(admin_api, namespace, "pg-main", ready=2)
+    kubernetes.client.CoreV1Api(admin_api).create_namespaced_event(namespace, {
+        "metadata": {"name": f"pg-main.{uuid.uuid4().hex[:6]}"},
+        "involvedObject": {"kind": "Cluster", "name": "pg-main", "namespace": namespace,
+                           "apiVersion": f"{GROUP}/{VERSION}"},
+        "reason": "CreatingPodDisruptionBudget", "message": "Creating PodDisruptionBudget pg-main-primary",
+        "type": "Normal", "count": 1, "lastTimestamp": "2026-11-26T10:00:00Z",
+    })
+
+    out = tools.ok("cluster_get", name="pg-main", namespace=namespace)
+
+    assert out["current_primary"] == "pg-main-1" and out["target_primary"] == "pg-main-1"
+    assert [(p["name"], p["role"]) for p in out["pods"]] == [
+        ("pg-main-1", "primary"), ("pg-main-2", "replica"), ("pg-main-3", "replica")
+    ]
+    assert sum(p["ready"] for p in out["pods"]) == 2 and out["ready_instances"] == 2
+    assert out["postgresql_parameters"] == {"work_mem": "8MB"}
+    assert out["backup"]["configured"] is False
+    assert any(c["type"] == "Ready" for c in out["conditions"])
+    assert [e["reason"] for e in out["events"]] == ["CreatingPodDisruptionBudget"]
+
+
+def test_get_of_an_unknown_cluster_names_the_clusters_that_exist(tools: ToolCaller, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg-main", namespace=namespace)
+    tools.ok("cluster_create", name="pg-test", namespace=namespace)
+
+    message = tools.error("cluster_get", name="pg-mian", namespace=namespace)
+
+    assert message == f"Cluster 'pg-mian' not found in namespace {namespace!r}; clusters there: pg-main, pg-test"
+
+
+# --- scale, parameters, storage --------------------------------------------
+
+
+def test_scale_patches_only_the_instance_count(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace, instances=3, parameters={"work_mem": "4MB"})
+
+    preview = tools.ok("cluster_scale", name="pg", namespace=namespace, instances=5, dry_run=True)
+    assert _read_cluster(admin_api, namespace, "pg")["spec"]["instances"] == 3
+    done = tools.ok("cluster_scale", name="pg", namespace=namespace, instances=5)
+
+    assert preview == {"name": "pg", "namespace": namespace, "dry_run": True, "previous_instances": 3, "instances": 5}
+    assert done["dry_run"] is False
+    spec = _read_cluster(admin_api, namespace, "pg")["spec"]
+    assert spec["instances"] == 5 and spec["postgresql"]["parameters"] == {"work_mem": "4MB"}
+
+
+def test_scale_beyond_the_limit_or_of_a_missing_cluster_is_refused(tools: ToolCaller, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace)
+
+    assert "at most 10" in tools.error("cluster_scale", name="pg", namespace=namespace, instances=12)
+    assert "not found" in tools.error("cluster_scale", name="nope", namespace=namespace, instances=2)
+
+
+def test_set_parameters_changes_adds_and_removes_only_the_given_keys(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace, parameters={"work_mem": "4MB", "max_connections": "100"})
+
+    out = tools.ok("cluster_set_parameters", name="pg", namespace=namespace,
+                   parameters={"work_mem": "16MB", "shared_buffers": "512MB", "max_connections": None})
+
+    assert out["changed"] == ["shared_buffers", "work_mem"] and out["removed"] == ["max_connections"]
+    assert _read_cluster(admin_api, namespace, "pg")["spec"]["postgresql"]["parameters"] == {
+        "work_mem": "16MB", "shared_buffers": "512MB"
+    }
+
+
+def test_set_parameters_refuses_fixed_or_absent_ones_and_dry_run_changes_nothing(
+    tools: ToolCaller, admin_api, namespace: str
+) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace, parameters={"work_mem": "4MB"})
+
+    assert "synchronous_standby_names" in tools.error(
+        "cluster_set_parameters", name="pg", namespace=namespace, parameters={"synchronous_standby_names": "x"})
+    assert "not set: nope" in tools.error(
+        "cluster_set_parameters", name="pg", namespace=namespace, parameters={"nope": None})
+    tools.ok("cluster_set_parameters", name="pg", namespace=namespace, parameters={"work_mem": "1GB"}, dry_run=True)
+
+    assert _read_cluster(admin_api, namespace, "pg")["spec"]["postgresql"]["parameters"] == {"work_mem": "4MB"}
+
+
+def test_resize_grows_and_refuses_to_shrink_unless_allowed(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace, storage_size="10Gi")
+
+    grown = tools.ok("cluster_resize_storage", name="pg", namespace=namespace, size="20Gi")
+    refused = tools.error("cluster_resize_storage", name="pg", namespace=namespace, size="5Gi")
+    no_wal = tools.error("cluster_resize_storage", name="pg", namespace=namespace, size="5Gi", volume="wal")
+    size_after_refusals = _read_cluster(admin_api, namespace, "pg")["spec"]["storage"]["size"]
+    shrunk = tools.ok("cluster_resize_storage", name="pg", namespace=namespace, size="15Gi", allow_shrink=True)
+
+    assert (grown["previous_size"], grown["size"]) == ("10Gi", "20Gi")
+    assert "smaller than the current 20Gi" in refused
+    assert "no separate WAL volume" in no_wal
+    assert size_after_refusals == "20Gi"
+    assert shrunk["size"] == "15Gi"
+
+
+# --- delete ----------------------------------------------------------------
+
+
+def test_delete_needs_the_name_repeated(tools: ToolCaller, admin_api, namespace: str) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace)
+
+    message = tools.error("cluster_delete", name="pg", namespace=namespace, confirm_name="pg2")
+
+    assert message == "To delete cluster 'pg', repeat its exact name in confirm_name"
+    assert _cluster_names(admin_api, namespace) == ["pg"]
+
+
+def test_delete_removes_the_cluster_and_only_the_secrets_this_server_created(
+    tools: ToolCaller, admin_api, namespace: str
+) -> None:
+    tools.ok("cluster_create", name="pg", namespace=namespace)
+    simulate_cluster_ready(admin_api, namespace, "pg")  # creates the operator's pg-app and pg-ca secrets
+    core = kubernetes.client.CoreV1Api(admin_api)
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "pg-mcp-role-alice"}, "stringData": {"p": "x"}})
+    _custom(admin_api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "clusters", "pg", {
+        "metadata": {"annotations": {"cnpg-mcp.io/created-secrets": json.dumps(["pg-mcp-role-alice"])}}
+    })
+
+    preview = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm_name="pg", dry_run=True)
+    still_there = _cluster_names(admin_api, namespace)
+    done = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm_name="pg")
+
+    assert preview["deleted"] is False and preview["removes"]["secrets_created_by_this_server"] == ["pg-mcp-role-alice"]
+    assert still_there == ["pg"]
+    assert done["deleted"] is True
+    assert _cluster_names(admin_api, namespace) == []
+    secrets = {s.metadata.name for s in core.list_namespaced_secret(namespace).items}
+    assert "pg-mcp-role-alice" not in secrets
+    assert {"pg-app", "pg-ca"} <= secrets
+
+
+def test_delete_of_a_missing_cluster_is_not_found(tools: ToolCaller, namespace: str) -> None:
+    assert "not found" in tools.error("cluster_delete", name="ghost", namespace=namespace, confirm_name="ghost")
+
+
+# --- read-only mode --------------------------------------------------------
+
+
+def test_read_only_mode_offers_only_list_and_get(kubeconfig: Path) -> None:
+    client = create_app(Settings.from_env({"KUBECONFIG": str(kubeconfig), "MCP_READ_ONLY": "true"})).test_client()
+    listed = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).get_json()
+
+    assert [t["name"] for t in listed["result"]["tools"]] == ["cluster_list", "cluster_get"]
+    assert "Unknown tool" in client.post("/mcp", json={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "cluster_delete", "arguments": {"name": "pg", "namespace": "x", "confirm_name": "pg"}},
+    }).get_json()["error"]["message"]

@@ -1,0 +1,87 @@
+"""The Kubernetes layer's error classes against the real API server: unavailable, forbidden
+(impersonated), conflict, and recovery after the API server comes back."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import kubernetes
+import pytest
+
+from app import create_app
+from app.kube import Conflict, Forbidden, Identity, KubeAccess, resources
+from app.kube import cnpg
+from app.settings import Settings
+from app.tools.catalog import all_tools
+from app.tools.context import ToolContext
+from app.tools.registry import Registry
+from devenv.controlplane import LocalControlPlane
+from tests.support.mcp_calls import ToolCaller
+
+TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
+
+
+@pytest.fixture
+def settings(kubeconfig: Path) -> Settings:
+    return Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": str(TIMEOUT)})
+
+
+def test_a_stopped_api_server_is_a_tool_error_within_the_timeout_and_recovery_is_automatic(
+    controlplane: LocalControlPlane, settings: Settings, namespace: str
+) -> None:
+    tools = ToolCaller(create_app(settings).test_client())
+    tools.ok("cluster_create", name="pg", namespace=namespace)
+
+    controlplane.stop_apiserver()
+    try:
+        started = time.monotonic()
+        message = tools.error("cluster_get", name="pg", namespace=namespace)
+        elapsed = time.monotonic() - started
+    finally:
+        controlplane.start_apiserver()
+
+    assert message.startswith("Kubernetes API unavailable")
+    assert elapsed < TIMEOUT * 3  # bounded: refused connections fail fast, never hang the worker
+    assert tools.ok("cluster_get", name="pg", namespace=namespace)["name"] == "pg"
+
+
+def test_calls_can_run_as_an_impersonated_identity_and_forbidden_names_caller_verb_and_resource(
+    settings: Settings, namespace: str
+) -> None:
+    access = KubeAccess(settings)
+
+    with pytest.raises(Forbidden) as raised:
+        resources.list_clusters(access, namespace, identity=Identity(user="alice"))
+    result = Registry(all_tools()).call(
+        "cluster_list", {"namespace": namespace}, ToolContext(request_id="r1", kube=access, settings=settings,
+                                                               identity=Identity(user="alice")),
+    )
+
+    message = str(raised.value)
+    assert message.startswith(f"Forbidden: not allowed to list clusters in namespace {namespace!r}")
+    assert 'User "alice" cannot list resource "clusters"' in message
+    assert result["isError"] is True and 'User "alice"' in result["content"][0]["text"]
+
+
+def test_a_stale_resource_version_is_a_conflict(settings: Settings, admin_api, namespace: str) -> None:
+    access = KubeAccess(settings)
+    custom = kubernetes.client.CustomObjectsApi(admin_api)
+    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
+        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
+    })
+    stale = resources.get_cluster(access, namespace, "pg")["metadata"]["resourceVersion"]
+    resources.patch_cluster(access, namespace, "pg", {"metadata": {"labels": {"x": "1"}}}, dry_run=False)
+
+    with pytest.raises(Conflict) as raised:
+        resources.patch_cluster(access, namespace, "pg",
+                                {"metadata": {"resourceVersion": stale}, "spec": {"instances": 2}}, dry_run=False)
+
+    assert str(raised.value).startswith("Conflict while trying to update cluster 'pg'")
+    assert resources.get_cluster(access, namespace, "pg")["spec"]["instances"] == 1
