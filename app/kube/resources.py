@@ -6,13 +6,14 @@ models) because deserializing hundreds of Pods into models is the slow part.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
 
 from app.kube import cnpg
 from app.kube.access import Identity, KubeAccess
-from app.kube.errors import Forbidden, NotFound
+from app.kube.errors import Conflict, Forbidden, NotFound
 
 JSON = dict[str, Any]
 
@@ -66,6 +67,37 @@ def patch_cluster(access: KubeAccess, namespace: str, name: str, patch: JSON, *,
                        _custom(access).patch_namespaced_custom_object,
                        cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, patch, read=False, identity=identity,
                        **_dry(dry_run))
+
+
+def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
+                         change: Callable[[JSON], JSON | None], *, dry_run: bool = False,
+                         identity: Identity | None = None, attempts: int = 3) -> JSON:
+    """Merge-patch the Cluster's /status with optimistic locking, as `kubectl cnpg` does.
+
+    `change(cluster)` returns the status fields to set (or None when nothing needs to change).
+    The patch carries the `resourceVersion` it was computed from, so a concurrent writer (the
+    operator) makes it fail with Conflict instead of being overwritten; it is then recomputed
+    from a fresh read, up to `attempts` times.
+
+    Raises:
+        Conflict: the object kept changing; KubeError otherwise.
+    """
+    custom = _custom(access)
+    for attempt in range(attempts):
+        cluster = get_cluster(access, namespace, name, identity)
+        fields = change(cluster)
+        if fields is None:
+            return cluster
+        patch = {"metadata": {"resourceVersion": cluster["metadata"]["resourceVersion"]}, "status": fields}
+        try:
+            return access.call(f"update the status of cluster {name!r} in namespace {namespace!r}",
+                               custom.patch_namespaced_custom_object_status,
+                               cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, patch, read=False,
+                               identity=identity, **_dry(dry_run))
+        except Conflict:
+            if attempt + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,

@@ -85,3 +85,50 @@ def test_a_stale_resource_version_is_a_conflict(settings: Settings, admin_api, n
 
     assert str(raised.value).startswith("Conflict while trying to update cluster 'pg'")
     assert resources.get_cluster(access, namespace, "pg")["spec"]["instances"] == 1
+
+
+def test_status_patches_carry_the_resource_version_and_are_recomputed_after_a_conflict(
+    settings: Settings, admin_api, namespace: str
+) -> None:
+    access = KubeAccess(settings)
+    custom = kubernetes.client.CustomObjectsApi(admin_api)
+    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
+        "spec": {"instances": 2, "storage": {"size": "1Gi"}},
+    })
+    seen: list[str] = []
+
+    def promote(cluster: dict) -> dict:
+        seen.append(cluster["metadata"]["resourceVersion"])
+        if len(seen) == 1:
+            # Another writer (the operator, say) changes the object between our read and our patch.
+            custom.patch_namespaced_custom_object_status(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, "pg",
+                                                         {"status": {"phase": "Cluster in healthy state"}})
+        return {"targetPrimary": "pg-2", "phase": "Switchover in progress"}
+
+    patched = resources.patch_cluster_status(access, namespace, "pg", promote)
+
+    assert len(seen) == 2 and seen[0] != seen[1]  # the first attempt conflicted, the second used a fresh read
+    assert patched["status"]["targetPrimary"] == "pg-2"
+    assert patched["status"]["phase"] == "Switchover in progress"
+
+
+def test_status_patch_gives_up_with_a_clear_conflict_when_the_object_keeps_changing(
+    settings: Settings, admin_api, namespace: str
+) -> None:
+    access = KubeAccess(settings)
+    custom = kubernetes.client.CustomObjectsApi(admin_api)
+    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
+        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
+    })
+
+    def always_raced(cluster: dict) -> dict:
+        custom.patch_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, "pg",
+                                              {"metadata": {"labels": {"bump": cluster["metadata"]["resourceVersion"]}}})
+        return {"targetPrimary": "pg-1"}
+
+    with pytest.raises(Conflict):
+        resources.patch_cluster_status(access, namespace, "pg", always_raced, attempts=2)
+    assert "targetPrimary" not in (custom.get_namespaced_custom_object(
+        cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, "pg").get("status") or {})
