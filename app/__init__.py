@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from flask import Flask
+from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.auth import TokenVerifier
 from app.kube import KubeAccess
 from app.logs import configure_logging
 from app.protocol.server import McpServer, ServerIdentity
@@ -16,6 +19,7 @@ from app.tools.catalog import all_tools
 from app.tools.registry import Registry
 from app.web import health, mcp_endpoint, wellknown
 from app.web.errors import register_error_handlers
+from app.web.ratelimit import create_limiter, limit_failed_auth
 from app.web.request_id import register_request_id
 
 __version__ = "0.1.0"
@@ -35,6 +39,9 @@ class AppState:
     settings: Settings
     server: McpServer
     kube: KubeAccess
+    verifier: TokenVerifier | None
+    """None in insecure mode (no OIDC_ISSUER)."""
+    limiter: Limiter
 
 
 def create_app(
@@ -53,6 +60,13 @@ def create_app(
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if settings.trusted_proxy_hops:
+        # Exactly the configured hops: a guessed count lets clients spoof their address.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    register_request_id(app)  # first, so even a rate-limited answer carries the request id
+    limiter = create_limiter(app, settings)
+    limit_failed_auth(limiter, mcp_endpoint.bp, settings)
     app.extensions["cnpg_mcp"] = AppState(
         settings=settings,
         server=McpServer(
@@ -62,8 +76,9 @@ def create_app(
             ),
         ),
         kube=KubeAccess(settings),
+        verifier=TokenVerifier(settings) if settings.auth_enabled else None,
+        limiter=limiter,
     )
-    register_request_id(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)

@@ -55,8 +55,27 @@ class Settings:
     max_instances: int = 10
     """Upper bound for a cluster's instances (create and scale)."""
 
-    # --- Authentication (implemented by the authentication issue) -------
+    # --- Authentication ------------------------------------------------
     oidc_issuer: str | None = None
+    """Issuer URL exactly as it appears in tokens' `iss`; setting it turns authentication on."""
+    oidc_audiences: tuple[str, ...] = ()
+    oidc_jwks_uri: str | None = None
+    oidc_scopes: tuple[str, ...] = ("openid",)
+    dcr_proxy_url: str | None = None
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    oidc_leeway_seconds: int = 60
+    oidc_http_timeout_seconds: float = 5.0
+    """Timeout of each discovery / JWKS request to the identity provider."""
+    jwks_cache_seconds: int = 300
+    jwks_cooldown_seconds: int = 30
+    jwks_stale_seconds: int = 3600
+    """How long the last-known-good keys keep verifying tokens while the JWKS endpoint is down."""
+    token_cache_size: int = 10_000
+    """Verified tokens remembered per worker (0 turns the cache off)."""
+    ratelimit_storage_uri: str = "memory://"
+    auth_failure_limit: str = "10/minute"
+    tool_call_limit: str | None = None
+    trusted_proxy_hops: int = 0
     insecure_allow_remote: bool = False
     """Allow a non-loopback bind while authentication is off (explicit opt-in)."""
 
@@ -97,7 +116,22 @@ class Settings:
             read_only=_bool(env, "MCP_READ_ONLY", False),
             namespaces=_namespaces(env, "MCP_NAMESPACES"),
             max_instances=_int(env, "MCP_MAX_INSTANCES", 10, minimum=1, maximum=100),
-            oidc_issuer=_url(env, "OIDC_ISSUER"),
+            oidc_issuer=_url(env, "OIDC_ISSUER", keep_trailing_slash=True),
+            oidc_audiences=_csv(env, "OIDC_AUDIENCE"),
+            oidc_jwks_uri=_url(env, "OIDC_JWKS_URI", keep_trailing_slash=True),
+            oidc_scopes=_scopes(env, "OIDC_SCOPE"),
+            dcr_proxy_url=_url(env, "DCR_PROXY_URL", keep_trailing_slash=True),
+            oidc_algorithms=_algorithms(env, "OIDC_ALGORITHMS"),
+            oidc_leeway_seconds=_int(env, "OIDC_LEEWAY_SECONDS", 60, minimum=0, maximum=300),
+            oidc_http_timeout_seconds=_float(env, "OIDC_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=30.0),
+            jwks_cache_seconds=_int(env, "OIDC_JWKS_CACHE_SECONDS", 300, minimum=10, maximum=86400),
+            jwks_cooldown_seconds=_int(env, "OIDC_JWKS_COOLDOWN_SECONDS", 30, minimum=0, maximum=3600),
+            jwks_stale_seconds=_int(env, "OIDC_JWKS_STALE_SECONDS", 3600, minimum=0, maximum=7 * 86400),
+            token_cache_size=_int(env, "OIDC_TOKEN_CACHE_SIZE", 10_000, minimum=0, maximum=1_000_000),
+            ratelimit_storage_uri=_storage_uri(env, "RATELIMIT_STORAGE_URI"),
+            auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", "10/minute"),
+            tool_call_limit=_rate(env, "TOOL_CALL_LIMIT", None),
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5),
             insecure_allow_remote=_bool(env, "MCP_INSECURE_ALLOW_REMOTE", False),
             kubeconfig=_str(env, "KUBECONFIG"),
             kube_context=_str(env, "KUBE_CONTEXT"),
@@ -120,15 +154,14 @@ class Settings:
         Raises:
             SettingsError: two settings contradict each other or would be unsafe together.
         """
-        if self.oidc_issuer is not None:
-            # Authentication arrives with its own issue; until then an issuer must
-            # not be silently ignored, or operators would believe /mcp is protected.
-            raise SettingsError(
-                "OIDC_ISSUER",
-                "to be unset: this build does not implement OIDC authentication yet, "
-                "and refusing to start is safer than serving /mcp unauthenticated",
-                self.oidc_issuer,
-            )
+        if self.oidc_issuer is not None and not self.oidc_audiences:
+            raise SettingsError("OIDC_AUDIENCE", "the audience(s) tokens must be issued for, when OIDC_ISSUER is set")
+        if self.oidc_issuer is None:
+            for name, value in (("OIDC_AUDIENCE", self.oidc_audiences), ("OIDC_JWKS_URI", self.oidc_jwks_uri),
+                                ("DCR_PROXY_URL", self.dcr_proxy_url)):
+                if value:
+                    # Fail closed: a half-configured OIDC must not silently run without authentication.
+                    raise SettingsError("OIDC_ISSUER", f"to be set because {name} is set", None)
         if self.kube_timeout_seconds >= self.gunicorn_timeout:
             raise SettingsError(
                 "KUBE_TIMEOUT_SECONDS",
@@ -215,7 +248,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
-def _url(env: Mapping[str, str], name: str) -> str | None:
+def _url(env: Mapping[str, str], name: str, *, keep_trailing_slash: bool = False) -> str | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
@@ -226,7 +259,8 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
         raise SettingsError(name, "an absolute http(s) URL without a fragment", raw) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         raise SettingsError(name, "an absolute http(s) URL without a fragment", raw)
-    return raw.rstrip("/")
+    # Issuers are compared byte for byte with `iss`, so their trailing slash is significant.
+    return raw if keep_trailing_slash else raw.rstrip("/")
 
 
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -246,6 +280,48 @@ def _namespaces(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         if not _DNS1123_LABEL.fullmatch(namespace):
             raise SettingsError(name, "comma-separated namespace names (DNS-1123 labels)", namespace)
     return names
+
+
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 scope-token characters
+_ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
+_RATE = re.compile(r"^\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?$", re.IGNORECASE)
+
+
+def _scopes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return ("openid",)
+    scopes = tuple(dict.fromkeys(raw.split()))
+    for scope in scopes:
+        if not _SCOPE_TOKEN.fullmatch(scope):
+            raise SettingsError(name, "space-separated OAuth scopes", scope)
+    return scopes
+
+
+def _algorithms(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    names = _csv(env, name) or ("RS256", "ES256")
+    for algorithm in names:
+        if algorithm not in _ALLOWED_ALGORITHMS:
+            # No HS* (a shared secret is not a public key) and never "none".
+            raise SettingsError(name, "asymmetric JWS algorithms from " + ", ".join(_ALLOWED_ALGORITHMS), algorithm)
+    return names
+
+
+def _rate(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not _RATE.fullmatch(raw):
+        raise SettingsError(name, "a rate like 10/minute or 100 per hour", raw)
+    return raw
+
+
+def _storage_uri(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip() or "memory://"
+    schemes = ("memory://", "redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
+    if not raw.startswith(schemes):
+        raise SettingsError(name, "memory:// or a redis:// URI", raw.split("@")[-1])
+    return raw
 
 
 def _bind(env: Mapping[str, str], name: str, default: str) -> str:

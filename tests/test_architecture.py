@@ -11,12 +11,13 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 # Which app packages each layer may import (besides itself and the leaf modules settings/logs).
 ALLOWED = {
-    "web": {"protocol", "tools", "kube"},
+    "web": {"protocol", "tools", "kube", "auth"},
     "protocol": {"tools"},
     "tools": {"kube"},
     "kube": set(),
+    "auth": set(),
 }
-LEAVES = {"settings", "logs"}
+LEAVES = {"settings", "logs", "identity"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -43,7 +44,7 @@ def test_module_imports_only_downward(path: Path) -> None:
         assert not {n for n in imports if n == "kubernetes" or n.startswith("kubernetes.")}, (
             "only app/kube may import the kubernetes client"
         )
-    if layer in ("protocol", "tools", "kube"):
+    if layer in ("protocol", "tools", "kube", "auth"):
         assert not {n for n in imports if n == "flask" or n.startswith(("flask.", "werkzeug"))}, (
             f"app/{layer} must not know Flask"
         )

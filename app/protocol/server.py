@@ -10,6 +10,7 @@ every transport (HTTP, stdio) shares one decision table.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ from app.tools.errors import UnknownToolError
 from app.tools.registry import Registry
 
 log = logging.getLogger(__name__)
+audit = logging.getLogger("cnpg_mcp.audit")
 
 # Errors about the message itself are 400 in both eras; the legacy era sends
 # method-level errors in a 200 (as the python-sdk does) so handshake clients
@@ -259,10 +261,23 @@ class McpServer:
 
     def _tools_call(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         params = message.params or {}
+        arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        started = time.monotonic()
+        outcome = "unknown_tool"
         try:
-            return self._registry.call(params["name"], params.get("arguments"), ctx)
+            result = self._registry.call(params["name"], params.get("arguments"), ctx)
+            outcome = "error" if result.get("isError") else "ok"
+            return result
         except UnknownToolError as exc:
             raise invalid_params(str(exc), message.id) from None
+        finally:
+            audit.info("tool call", extra={
+                "event": "tool_call", "request_id": ctx.request_id, "subject": ctx.principal.subject,
+                "client_id": ctx.principal.client_id, "tool": params.get("name"),
+                "namespace": arguments.get("namespace"), "outcome": outcome,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                "impersonated": ctx.identity.user if ctx.identity else None,
+            })
 
     # --- replies -------------------------------------------------------
 

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from app.identity import ANONYMOUS, Principal
 from app.kube import Identity, KubeAccess
 from app.settings import Settings
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling. Never holds the bearer token itself."""
-
-    subject: str
-    client_id: str | None = None
-    scopes: frozenset[str] = frozenset()
-    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-ANONYMOUS = Principal(subject="anonymous")
 
 
 @dataclass(frozen=True)

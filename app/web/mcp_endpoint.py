@@ -9,7 +9,9 @@ from mcp_types.jsonrpc import INVALID_REQUEST
 
 from app.protocol.server import McpServer, Reply
 from app.tools.context import ToolContext
+from app.web.auth_guard import authenticate
 from app.web.origin_guard import host_allowed, origin_allowed
+from app.web.ratelimit import too_many, tool_call_allowed
 from app.web.replies import json_response, jsonrpc_error
 
 bp = Blueprint("mcp", __name__)
@@ -24,6 +26,10 @@ def guard_transport() -> Response | None:
     if not origin_allowed(request.headers.get("Origin"), state.settings):
         return jsonrpc_error(INVALID_REQUEST, "Origin not allowed (see MCP_ALLOWED_ORIGINS)", 403)
     return None
+
+
+# After the transport guard: a request from a forbidden Origin never reaches token checks.
+bp.before_request(authenticate)
 
 
 @bp.route("/mcp", methods=["GET", "DELETE", "PUT", "PATCH"])
@@ -55,7 +61,13 @@ def post() -> Response:
         return _send(server.parse_error())
     headers = {name.lower(): value.strip() for name, value in request.headers.items()}
     state = current_app.extensions["cnpg_mcp"]
-    ctx = ToolContext(request_id=g.request_id, kube=state.kube, settings=state.settings)
+    principal = g.principal
+    if isinstance(decoded, dict) and decoded.get("method") == "tools/call":
+        allowed, retry_after = tool_call_allowed(state.limiter, state.settings, principal.subject)
+        if not allowed:
+            return too_many(f"tools/call rate limit ({state.settings.tool_call_limit}) exceeded for this caller",
+                            retry_after)
+    ctx = ToolContext(request_id=g.request_id, principal=principal, kube=state.kube, settings=state.settings)
     return _send(server.handle(decoded, ctx, headers, request.headers.items()))
 
 

@@ -1,26 +1,67 @@
-"""OAuth discovery documents (RFC 8414, RFC 9728).
-
-Authentication is not built yet, so these answer 404 with a reason: a client
-probing them learns that this server needs no token, rather than guessing.
-"""
+"""OAuth discovery documents: RFC 8414 authorization-server metadata and RFC 9728
+protected-resource metadata. Public, no authentication."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
 
+from flask import Blueprint, Response, current_app
+from mcp.shared.auth import ProtectedResourceMetadata
+
+from app.auth.discovery import DiscoveryError
+from app.web.auth_guard import public_mcp_url
 from app.web.replies import json_response
 
 bp = Blueprint("wellknown", __name__)
 
+_AS_FIELDS = (
+    "authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported", "grant_types_supported",
+    "token_endpoint_auth_methods_supported", "code_challenge_methods_supported", "revocation_endpoint",
+    "introspection_endpoint", "userinfo_endpoint",
+)
 
-@bp.get("/.well-known/oauth-authorization-server")
-@bp.get("/.well-known/oauth-protected-resource")
-@bp.get("/.well-known/oauth-protected-resource/mcp")
-def metadata() -> Response:
+
+def _disabled() -> Response:
     return json_response(
-        {
-            "error": "not_found",
-            "error_description": "Authentication is disabled (OIDC_ISSUER is unset): no OAuth metadata is published",
-        },
+        {"error": "not_found",
+         "error_description": "Authentication is disabled (OIDC_ISSUER is unset): no OAuth metadata is published"},
         404,
     )
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def authorization_server() -> Response:
+    """The identity provider's metadata (for 2025-03-26 clients, which look for it on our host)."""
+    state = current_app.extensions["cnpg_mcp"]
+    if state.verifier is None:
+        return _disabled()
+    try:
+        document = state.verifier.provider.document()
+    except DiscoveryError as exc:
+        return json_response({"error": "temporarily_unavailable", "error_description": str(exc)}, 503,
+                             {"Retry-After": "30"})
+    settings = state.settings
+    metadata: dict[str, Any] = {"issuer": document["issuer"]}
+    metadata.update({field: document[field] for field in _AS_FIELDS if field in document})
+    # Required scopes first, then what the provider offers; never the same scope twice.
+    metadata["scopes_supported"] = list(dict.fromkeys([*settings.oidc_scopes, *document.get("scopes_supported", [])]))
+    registration = settings.dcr_proxy_url or document.get("registration_endpoint")
+    if registration:
+        metadata["registration_endpoint"] = registration
+    return json_response(metadata)
+
+
+@bp.get("/.well-known/oauth-protected-resource")
+@bp.get("/.well-known/oauth-protected-resource/mcp")
+def protected_resource() -> Response:
+    state = current_app.extensions["cnpg_mcp"]
+    if state.verifier is None:
+        return _disabled()
+    metadata = ProtectedResourceMetadata(
+        resource=public_mcp_url(),
+        authorization_servers=[state.settings.oidc_issuer],
+        scopes_supported=list(state.settings.oidc_scopes),
+        bearer_methods_supported=["header"],
+        resource_name="CloudNativePG MCP Server",
+    )
+    return json_response(metadata.model_dump(mode="json", by_alias=True, exclude_none=True))

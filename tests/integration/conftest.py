@@ -1,16 +1,19 @@
-"""Integration fixtures: one real gunicorn (2 workers) for the whole session, and a real
-local Kubernetes control plane (etcd + kube-apiserver + CloudNativePG CRDs, see devenv/)."""
+"""Integration fixtures: one real gunicorn (2 workers) for the whole session, a real local
+Kubernetes control plane (etcd + kube-apiserver + CloudNativePG CRDs, see devenv/), a real
+OpenID Provider (node oidc-provider, devenv/idp.py) and a real redis-server (devenv/redis.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
 
 from devenv.controlplane import LocalControlPlane
+from devenv.idp import LocalIdP
+from devenv.redis import LocalRedis
 from tests.support.processes import GunicornServer
 
 
@@ -50,3 +53,48 @@ def namespace(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
         core.delete_namespace(name)
     except ApiException:
         pass  # e.g. the apiserver is being restarted by a fault test; the control plane is throwaway
+
+
+# ----- identity provider and rate-limit storage (devenv/idp.py, devenv/redis.py) ----------
+
+# A stable audience for auth tests: gunicorn can be configured with OIDC_AUDIENCE set to this
+# before any port is known, and it is not the server's own URL, so nothing accepts it by accident.
+IDP_RESOURCE = "https://mcp.example.test/mcp"
+
+
+@pytest.fixture(scope="session")
+def idp_factory() -> Iterator[Callable[..., LocalIdP]]:
+    """Start extra LocalIdPs (e.g. another audience, or registration on); all closed at session end.
+
+    Each takes ~0.5 s (node start + discovery); use the shared `idp` unless a test needs a
+    different configuration, or will rotate keys or stop the IdP (which other tests would see).
+    """
+    started: list[LocalIdP] = []
+
+    def start(resources: list[str], registration: bool = False, access_token_ttl: int = 300) -> LocalIdP:
+        provider = LocalIdP(resources=resources, registration=registration, access_token_ttl=access_token_ttl)
+        started.append(provider)
+        return provider.start()
+
+    yield start
+    for provider in reversed(started):
+        provider.close()
+
+
+@pytest.fixture(scope="session")
+def idp(idp_factory: Callable[..., LocalIdP]) -> LocalIdP:
+    """The session's OpenID Provider: issuer idp.issuer, audience IDP_RESOURCE, no DCR.
+
+    Shared: a test must not stop it or rotate its keys (start its own with `idp_factory`).
+    """
+    return idp_factory([IDP_RESOURCE])
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalRedis]:
+    """One in-memory redis-server for the session (flask-limiter storage), ~0.1 s to start.
+
+    Shared: tests should use their own key prefixes, and must not stop it (start a LocalRedis).
+    """
+    with LocalRedis() as running:
+        yield running

@@ -25,7 +25,7 @@ def _start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"GUNICORN_WORKERS": "0"}, "GUNICORN_WORKERS"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"GUNICORN_BIND": "0.0.0.0:3000"}, "GUNICORN_BIND"),
-        ({"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_ISSUER"),
+        ({"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_AUDIENCE"),
     ],
 )
 def test_gunicorn_refuses_to_start_with_one_line_naming_the_bad_variable(env: dict[str, str], variable: str) -> None:

@@ -127,13 +127,49 @@ def test_kube_timeout_below_gunicorn_timeout_is_accepted() -> None:
     assert (settings.kube_timeout_seconds, settings.gunicorn_timeout) == (9.5, 10)
 
 
-def test_oidc_issuer_is_refused_because_authentication_is_not_built_yet() -> None:
+def test_oidc_issuer_without_audience_is_refused() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"OIDC_ISSUER": "https://issuer.example.com"})
 
-    assert caught.value.variable == "OIDC_ISSUER"
-    assert str(caught.value).startswith("OIDC_ISSUER:")
+    assert caught.value.variable == "OIDC_AUDIENCE"
+    assert str(caught.value).startswith("OIDC_AUDIENCE:")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("variable", ["OIDC_AUDIENCE", "OIDC_JWKS_URI", "DCR_PROXY_URL"])
+def test_oidc_settings_without_an_issuer_fail_closed(variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({variable: "https://x.example.com/a"})
+
+    assert caught.value.variable == "OIDC_ISSUER"
+    assert variable in str(caught.value)
+
+
+def test_oidc_settings_parse_lists_scopes_and_keep_the_issuer_exact() -> None:
+    settings = Settings.from_env({
+        "OIDC_ISSUER": "https://tenant.auth0.com/", "OIDC_AUDIENCE": "mcp-api, https://api.example.com/mcp",
+        "OIDC_SCOPE": "openid  cnpg:read openid", "OIDC_ALGORITHMS": "RS256,PS256",
+    })
+
+    assert settings.oidc_issuer == "https://tenant.auth0.com/"  # the trailing slash is part of `iss`
+    assert settings.oidc_audiences == ("mcp-api", "https://api.example.com/mcp")
+    assert settings.oidc_scopes == ("openid", "cnpg:read")
+    assert settings.oidc_algorithms == ("RS256", "PS256")
+    assert settings.auth_enabled and Settings.from_env({}).oidc_scopes == ("openid",)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OIDC_ALGORITHMS", "HS256"), ("OIDC_ALGORITHMS", "none"), ("OIDC_SCOPE", 'open"id'),
+     ("AUTH_FAILURE_LIMIT", "lots"), ("TOOL_CALL_LIMIT", "10/fortnight"), ("RATELIMIT_STORAGE_URI", "mongodb://x"),
+     ("OIDC_LEEWAY_SECONDS", "-1"), ("TRUSTED_PROXY_HOPS", "9")],
+)
+def test_bad_auth_settings_name_their_variable(variable: str, value: str) -> None:
+    env = {"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp", variable: value}
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+
+    assert caught.value.variable == variable
 
 
 @pytest.mark.parametrize("bind", ["0.0.0.0:3000", "10.0.0.1:80", "[::]:3000", "mcp.example.com:3000"])

@@ -1,0 +1,71 @@
+"""Authentication of /mcp: a before_request hook turning AuthError into RFC 6750 challenges."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, g, request
+from mcp.server.auth.routes import build_resource_metadata_url
+
+from app.auth import AuthError
+from app.identity import ANONYMOUS
+from app.web.replies import json_response
+
+audit = logging.getLogger("cnpg_mcp.audit")
+
+
+def public_mcp_url() -> str:
+    """The canonical URL of /mcp: MCP_PUBLIC_URL, else derived from this request (ProxyFix-aware)."""
+    settings = current_app.extensions["cnpg_mcp"].settings
+    return settings.public_url or request.url_root.rstrip("/") + "/mcp"
+
+
+def resource_metadata_url() -> str:
+    return str(build_resource_metadata_url(public_mcp_url()))
+
+
+def _quoted(value: str) -> str:
+    # RFC 6750 auth-param values are quoted strings; keep them printable and unambiguous.
+    return '"' + "".join(c for c in value if c.isprintable() and c not in '"\\') + '"'
+
+
+def challenge(error: AuthError) -> Response:
+    settings = current_app.extensions["cnpg_mcp"].settings
+    body = {"error": error.error, "error_description": error.description}
+    headers: dict[str, str] = {}
+    if error.status in (401, 403):
+        params = [
+            f"error={_quoted(error.error)}",
+            f"error_description={_quoted(error.description)}",
+            f"resource_metadata={_quoted(resource_metadata_url())}",
+            f"scope={_quoted(' '.join(settings.oidc_scopes))}",
+        ]
+        headers["WWW-Authenticate"] = "Bearer " + ", ".join(params)
+    else:
+        headers["Retry-After"] = "30"
+    return json_response(body, error.status, headers)
+
+
+def authenticate() -> Response | None:
+    """Set `g.principal`, or answer the challenge. Runs as a before_request hook of /mcp."""
+    verifier = current_app.extensions["cnpg_mcp"].verifier
+    if verifier is None:
+        g.principal = ANONYMOUS
+        return None
+    try:
+        if "access_token" in request.args:
+            raise AuthError(401, "invalid_request", "Tokens are accepted only in the Authorization header",
+                            "token_in_query")
+        values = request.headers.getlist("Authorization")
+        if len(values) > 1:
+            raise AuthError(401, "invalid_request", "Send exactly one Authorization header", "duplicate_header")
+        g.principal = verifier.verify(values[0] if values else None)
+    except AuthError as error:
+        audit.warning(
+            "authentication failed",
+            extra={"event": "auth_failure", "reason": error.reason, "status": error.status,
+                   "client_addr": request.remote_addr, "kid": error.kid, "issuer": error.token_issuer,
+                   "request_id": g.get("request_id")},
+        )
+        return challenge(error)
+    return None
