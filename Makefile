@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients controlplane run stdio test test-fast clean
+.PHONY: setup node-clients controlplane system-packages run stdio test test-fast clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ node-clients: setup
 controlplane:
 	tools/controlplane/build.sh >/dev/null
 
+## Debian packages the tests start as real servers (redis-server for shared rate-limit counters).
+system-packages:
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 ## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only). Uses KUBECONFIG,
 ## in-cluster config or ~/.kube/config; with none, starts a local control plane with a demo cluster.
 run: setup
@@ -30,7 +34,7 @@ stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients controlplane
+test: setup node-clients controlplane system-packages
 	$(BIN)/python -m pytest
 
 ## Unit and app layers only (seconds, no processes started).

@@ -124,7 +124,7 @@ class Settings:
             oidc_algorithms=_algorithms(env, "OIDC_ALGORITHMS"),
             oidc_leeway_seconds=_int(env, "OIDC_LEEWAY_SECONDS", 60, minimum=0, maximum=300),
             oidc_http_timeout_seconds=_float(env, "OIDC_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=30.0),
-            jwks_cache_seconds=_int(env, "OIDC_JWKS_CACHE_SECONDS", 300, minimum=10, maximum=86400),
+            jwks_cache_seconds=_int(env, "OIDC_JWKS_CACHE_SECONDS", 300, minimum=1, maximum=86400),
             jwks_cooldown_seconds=_int(env, "OIDC_JWKS_COOLDOWN_SECONDS", 30, minimum=0, maximum=3600),
             jwks_stale_seconds=_int(env, "OIDC_JWKS_STALE_SECONDS", 3600, minimum=0, maximum=7 * 86400),
             token_cache_size=_int(env, "OIDC_TOKEN_CACHE_SIZE", 10_000, minimum=0, maximum=1_000_000),

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from jwt import PyJWKClient, PyJWKSet
+from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWKSetError
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class LastKnownGoodJWKClient(PyJWKClient):
         self._good: Any = None
         self._good_at = 0.0
         self._failed_at: float | None = None
+        self._forced_at: float | None = None
         self._state_lock = threading.Lock()
         self.fetches = 0
 
@@ -59,6 +60,26 @@ class LastKnownGoodJWKClient(PyJWKClient):
         with self._state_lock:
             self._good, self._good_at, self._failed_at = data, now, None
         return data
+
+    def get_signing_key(self, kid: str) -> PyJWK:
+        """The key for `kid`; an unknown kid forces one refetch unless another forced refetch
+        happened within `cooldown_duration`.
+
+        PyJWT starts its cooldown at every successful fetch, so a key rotated in just after a
+        routine fetch would be refused for up to 30 s. Here only unknown-kid refetches are
+        rate-limited: the first token with a new kid picks it up, while a flood of made-up
+        kids still costs at most one fetch per cooldown.
+        """
+        with self._client_lock:
+            signing_key = self.match_kid(self.get_signing_keys(), kid)
+            if signing_key is None:
+                now = time.monotonic()
+                if self._forced_at is None or now - self._forced_at >= self.cooldown_duration:
+                    self._forced_at = now
+                    signing_key = self.match_kid(self.get_signing_keys(refresh=True), kid)
+            if signing_key is None:
+                raise PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
+            return signing_key
 
     def _usable(self, now: float) -> bool:
         return self._good is not None and now - self._good_at < self._stale_seconds

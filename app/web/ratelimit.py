@@ -31,7 +31,8 @@ def create_limiter(app: Flask, settings: Settings) -> Limiter:
         storage_uri=settings.ratelimit_storage_uri,
         storage_options=options,
         strategy="fixed-window",
-        headers_enabled=True,
+        # Off: it would put Retry-After on every 200; the 429 handler adds it (retry_after_seconds).
+        headers_enabled=False,
         in_memory_fallback_enabled=True,
         default_limits=[],
     )
@@ -46,6 +47,14 @@ def limit_failed_auth(limiter: Limiter, bp: Blueprint, settings: Settings) -> No
         deduct_when=lambda response: response.status_code == 401,
         error_message="Too many failed authentication attempts; retry later",
     )(bp)
+
+
+def retry_after_seconds(limiter: Limiter) -> int:
+    """Seconds until the breached limit's window resets (for a 429's Retry-After)."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()))
 
 
 def tool_call_allowed(limiter: Limiter, settings: Settings, subject: str) -> tuple[bool, int]:
