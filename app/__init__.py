@@ -45,7 +45,11 @@ class AppState:
 
 
 def create_app(
-    settings: Settings | None = None, registry: Registry | None = None, *, log_stream: TextIO | None = None
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+    *,
+    log_stream: TextIO | None = None,
+    serve_http: bool = True,
 ) -> Flask:
     """Build the WSGI app. Reads the environment only when `settings` is not given.
 
@@ -83,7 +87,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(mcp_endpoint.bp)
-    if not settings.auth_enabled:
+    if serve_http and not settings.auth_enabled:
         log.warning(
             "AUTHENTICATION IS OFF: OIDC_ISSUER is unset, so /mcp accepts requests without a token. "
             "Serve it on loopback only (bind %s), or set OIDC_ISSUER.",

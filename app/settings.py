@@ -289,8 +289,9 @@ _RATE = re.compile(r"^\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|yea
 
 def _scopes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name)
-    if raw is None or not raw.strip():
+    if raw is None:
         return ("openid",)
+    # Set but empty: no scope is required (e.g. Entra client-credentials tokens carry `roles`, no `scp`).
     scopes = tuple(dict.fromkeys(raw.split()))
     for scope in scopes:
         if not _SCOPE_TOKEN.fullmatch(scope):

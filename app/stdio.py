@@ -42,7 +42,7 @@ def main() -> int:
         print(f"cnpg-mcp-server: configuration error: {error}", file=sys.stderr)
         return 2
     # Logs on stderr: stdout carries only protocol messages.
-    app = create_app(settings, log_stream=sys.stderr)
+    app = create_app(settings, log_stream=sys.stderr, serve_http=False)
     logging.getLogger(__name__).info("serving MCP over stdio")
     state = app.extensions["cnpg_mcp"]
     serve(state.server, state.kube, state.settings, sys.stdin, sys.stdout)

@@ -101,7 +101,10 @@ class TokenVerifier:
         except KeysUnavailable as exc:
             raise AuthError(503, "temporarily_unavailable", str(exc), "jwks_unavailable", **context) from None
         except (PyJWKClientConnectionError, PyJWKSetError, ValueError):
-            raise verification_failed("jwks_unavailable", "signing keys unavailable", **context) from None
+            # The provider is down and the last-known-good keys are too old: not the client's fault,
+            # so 503 (which does not count against the failed-authentication limit), not 401.
+            raise AuthError(503, "temporarily_unavailable", f"Cannot fetch signing keys from {keys.uri}",
+                            "jwks_unavailable", **context) from None
         except PyJWKClientError:
             raise verification_failed("unknown_kid", "unknown signing key", **context) from None
         try:

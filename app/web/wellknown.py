@@ -35,12 +35,15 @@ def authorization_server() -> Response:
     state = current_app.extensions["cnpg_mcp"]
     if state.verifier is None:
         return _disabled()
+    settings = state.settings
     try:
         document = state.verifier.provider.document()
     except DiscoveryError as exc:
-        return json_response({"error": "temporarily_unavailable", "error_description": str(exc)}, 503,
-                             {"Retry-After": "30"})
-    settings = state.settings
+        if settings.oidc_jwks_uri is None:
+            return json_response({"error": "temporarily_unavailable", "error_description": str(exc)}, 503,
+                                 {"Retry-After": "30"})
+        # A provider without discovery (hence OIDC_JWKS_URI): publish what we know for certain.
+        document = {"issuer": settings.oidc_issuer, "jwks_uri": settings.oidc_jwks_uri}
     metadata: dict[str, Any] = {"issuer": document["issuer"]}
     metadata.update({field: document[field] for field in _AS_FIELDS if field in document})
     # Required scopes first, then what the provider offers; never the same scope twice.
@@ -52,8 +55,9 @@ def authorization_server() -> Response:
 
 
 @bp.get("/.well-known/oauth-protected-resource")
-@bp.get("/.well-known/oauth-protected-resource/mcp")
-def protected_resource() -> Response:
+@bp.get("/.well-known/oauth-protected-resource/<path:resource_path>")
+def protected_resource(resource_path: str = "mcp") -> Response:
+    """RFC 9728 §3.1: path-suffixed by the resource's path (`/mcp`, or `/prefix/mcp` behind a proxy)."""
     state = current_app.extensions["cnpg_mcp"]
     if state.verifier is None:
         return _disabled()

@@ -265,3 +265,57 @@ def test_tools_call_can_be_limited_per_subject(idp: LocalIdP) -> None:
 
     assert statuses == [200, 200, 429]
     assert listing_still_works == 200 and other_subject == 200
+
+
+def test_keys_too_old_to_trust_during_an_outage_give_503_not_a_lockout(idp_factory: Callable[..., LocalIdP]) -> None:
+    provider = idp_factory([IDP_RESOURCE])
+    client = _client(provider, OIDC_TOKEN_CACHE_SIZE="0", OIDC_JWKS_CACHE_SECONDS="1", OIDC_JWKS_COOLDOWN_SECONDS="0",
+                     OIDC_JWKS_STALE_SECONDS="0", AUTH_FAILURE_LIMIT="1/minute")
+    token = provider.token("mcp-client", scope="openid", resource=IDP_RESOURCE)
+    assert _post(client, token).status_code == 200
+
+    provider.stop()
+    time.sleep(1.2)
+    statuses = [_post(client, token).status_code for _ in range(3)]
+    provider.start()
+
+    assert statuses == [503, 503, 503]  # never 401, so the outage does not count as failed logins (limit 1)
+    assert _post(client, token).status_code == 200
+
+
+def test_without_discovery_the_metadata_is_built_from_the_configured_jwks_uri(
+    idp_factory: Callable[..., LocalIdP]
+) -> None:
+    provider = idp_factory([IDP_RESOURCE])
+    client = _client(provider, OIDC_JWKS_URI=provider.jwks_uri, DCR_PROXY_URL="https://dcr.example.test/register")
+    token = provider.token("mcp-client", scope="openid", resource=IDP_RESOURCE)
+    assert _post(client, token).status_code == 200  # keys fetched from OIDC_JWKS_URI
+    provider.stop()
+    try:
+        metadata = client.get("/.well-known/oauth-authorization-server")
+    finally:
+        provider.start()
+
+    assert metadata.status_code == 200
+    assert metadata.get_json() == {
+        "issuer": provider.issuer, "jwks_uri": provider.jwks_uri, "scopes_supported": ["openid"],
+        "registration_endpoint": "https://dcr.example.test/register",
+    }
+
+
+def test_protected_resource_metadata_is_served_under_a_proxy_path_prefix(idp: LocalIdP) -> None:
+    client = _client(idp, MCP_PUBLIC_URL="https://example.test/cnpg/mcp")
+    challenge = _post(client, None).headers["WWW-Authenticate"]
+
+    metadata = client.get("/.well-known/oauth-protected-resource/cnpg/mcp")
+
+    assert 'resource_metadata="https://example.test/.well-known/oauth-protected-resource/cnpg/mcp"' in challenge
+    assert metadata.status_code == 200 and metadata.get_json()["resource"] == "https://example.test/cnpg/mcp"
+
+
+def test_an_empty_oidc_scope_requires_no_scope(idp: LocalIdP) -> None:
+    now = int(time.time())
+    scopeless = idp.mint({"iss": idp.issuer, "aud": IDP_RESOURCE, "sub": "daemon", "iat": now, "exp": now + 300})
+
+    assert _post(_client(idp), scopeless).status_code == 403
+    assert _post(_client(idp, OIDC_SCOPE=""), scopeless).status_code == 200
