@@ -7,6 +7,7 @@ raise anything else (see tests/integration/test_token_catalogue.py).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
@@ -178,11 +179,20 @@ def _unverified_issuer(token: str) -> str | None:
 def _check_claim_types(claims: dict[str, Any], context: dict[str, Any]) -> None:
     """PyJWT int()s numeric dates, so "1795729000" or true would pass; insist on numbers."""
     for name in ("exp", "iat", "nbf"):
-        value = claims.get(name)
-        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise verification_failed("bad_claim", f"claim {name!r} must be a number", **context)
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise verification_failed("bad_claim", "claim 'sub' must be a non-empty string", **context)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float (10**400)
+        return False
 
 
 def _scopes(claims: dict[str, Any], context: dict[str, Any]) -> set[str]:
