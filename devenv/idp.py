@@ -29,7 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from devenv import cleanup, pki
 from devenv.paths import ROOT
-from devenv.process import ManagedProcess, ProcessExited, free_port, wait_until
+from devenv.process import LocalServer, ManagedProcess, ProcessExited, free_port, wait_until
 
 SCRIPT = Path(__file__).resolve().parent / "idp" / "provider.mjs"
 CLIENTS_SOURCE = ROOT / "tests" / "clients" / "node"
@@ -91,7 +91,7 @@ def public_jwks(private: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict
     return {"keys": [{k: v for k, v in key.items() if k not in secret_members} for key in private["keys"]]}
 
 
-class LocalIdP:
+class LocalIdP(LocalServer):
     """node oidc-provider on http://127.0.0.1:<port>; `with LocalIdP([...]) as idp:` starts and closes it.
 
     stop()/start() end and restart only the process (same port, keys, clients): an IdP outage
@@ -139,21 +139,6 @@ class LocalIdP:
         elif self._proc is not None and not self._proc.running:
             self._restart()
         return self
-
-    def stop(self) -> None:
-        """Stop the provider process only (SIGTERM): discovery, JWKS and /token become unreachable."""
-        if self._proc is not None:
-            self._proc.stop()
-
-    def close(self) -> None:
-        """Stop the process and remove keys, clients and logs. Idempotent."""
-        self.stop()
-        self._proc = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-        cleanup.unregister(self._cleanup_key)
-        self._cleanup_key = None
 
     def rotate_keys(self) -> dict[str, list[dict[str, Any]]]:
         """Replace both keys (new kids) and restart on the same port. Returns the retired private JWKS,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from devenv import cleanup
 
 STOP_GRACE_SECONDS = 10.0
 
@@ -106,3 +109,27 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
     except ProcessLookupError:
         pass
+
+
+class LocalServer:
+    """Shared lifecycle of the single-process test servers (IdP, Redis): a work directory, one
+    ManagedProcess, and cleanup registration. Subclasses set `_proc`, `workdir`, `_cleanup_key`."""
+
+    _proc: ManagedProcess | None = None
+    _cleanup_key: int | None = None
+    workdir: Path | None = None
+
+    def stop(self) -> None:
+        """Stop the process only (SIGTERM); start() brings it back on the same port."""
+        if self._proc is not None:
+            self._proc.stop()
+
+    def close(self) -> None:
+        """Stop the process and remove its directory. Idempotent."""
+        self.stop()
+        self._proc = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        cleanup.unregister(self._cleanup_key)
+        self._cleanup_key = None

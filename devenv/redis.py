@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from devenv import cleanup
-from devenv.process import ManagedProcess, ProcessExited, free_port, wait_until
+from devenv.process import LocalServer, ManagedProcess, ProcessExited, free_port, wait_until
 
 # Port collisions (free_port races another process) are retried with fresh ports on first start.
 _PORT_ATTEMPTS = 3
@@ -54,7 +54,7 @@ def ping(port: int, timeout: float = 1.0) -> bool:
     return reply == b"+PONG\r\n"
 
 
-class LocalRedis:
+class LocalRedis(LocalServer):
     """redis-server on redis://127.0.0.1:<port>/0; `with LocalRedis() as r:` starts and closes it.
 
     Attributes: port, url, workdir, timings (seconds: "first_start", "start" = most recent start).
@@ -102,20 +102,6 @@ class LocalRedis:
             self._say(f"redis-server restarted on {self.url} in {self.timings['start']:.2f}s")
         return self
 
-    def stop(self) -> None:
-        """Stop the process only (SIGTERM): connections are refused until start(). Data is lost."""
-        if self._proc is not None:
-            self._proc.stop()
-
-    def close(self) -> None:
-        """Stop the process and remove its directory. Idempotent."""
-        self.stop()
-        self._proc = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-        cleanup.unregister(self._cleanup_key)
-        self._cleanup_key = None
 
     # ----- internals -------------------------------------------------------------------
 

@@ -32,6 +32,13 @@ def settings(kubeconfig: Path) -> Settings:
     return Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": str(TIMEOUT)})
 
 
+def _create_cluster(custom: kubernetes.client.CustomObjectsApi, namespace: str, instances: int) -> None:
+    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
+        "spec": {"instances": instances, "storage": {"size": "1Gi"}},
+    })
+
+
 def test_a_stopped_api_server_is_a_tool_error_within_the_timeout_and_recovery_is_automatic(
     controlplane: LocalControlPlane, settings: Settings, namespace: str
 ) -> None:
@@ -72,10 +79,7 @@ def test_calls_can_run_as_an_impersonated_identity_and_forbidden_names_caller_ve
 def test_a_stale_resource_version_is_a_conflict(settings: Settings, admin_api, namespace: str) -> None:
     access = KubeAccess(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
-    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
-        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
-        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
-    })
+    _create_cluster(custom, namespace, instances=1)
     stale = resources.get_cluster(access, namespace, "pg")["metadata"]["resourceVersion"]
     resources.patch_cluster(access, namespace, "pg", {"metadata": {"labels": {"x": "1"}}}, dry_run=False)
 
@@ -92,10 +96,7 @@ def test_status_patches_carry_the_resource_version_and_are_recomputed_after_a_co
 ) -> None:
     access = KubeAccess(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
-    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
-        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
-        "spec": {"instances": 2, "storage": {"size": "1Gi"}},
-    })
+    _create_cluster(custom, namespace, instances=2)
     seen: list[str] = []
 
     def promote(cluster: dict) -> dict:
@@ -118,10 +119,7 @@ def test_status_patch_gives_up_with_a_clear_conflict_when_the_object_keeps_chang
 ) -> None:
     access = KubeAccess(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
-    custom.create_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, {
-        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
-        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
-    })
+    _create_cluster(custom, namespace, instances=1)
 
     def always_raced(cluster: dict) -> dict:
         custom.patch_namespaced_custom_object(cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, "pg",
