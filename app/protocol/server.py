@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as t
 from mcp.shared.inbound import (
@@ -28,6 +28,7 @@ from mcp_types import methods
 from mcp_types.jsonrpc import (
     HEADER_MISMATCH,
     INTERNAL_ERROR,
+    INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
@@ -51,8 +52,9 @@ from app.protocol.versions import (
     MODERN_VERSIONS,
     negotiate_handshake,
 )
+from app.tools import completions, mcp_resources, prompts
 from app.tools.context import ToolContext
-from app.tools.errors import UnknownToolError
+from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
 from app.tools.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,11 @@ _LEGACY_HTTP_STATUS: Mapping[int, int] = {
     UNSUPPORTED_PROTOCOL_VERSION: 400,
 }
 _TOOL_LIST_TTL_MS = 60_000
+# 2025-11-25's "resource not found"; not in mcp_types' constants.
+RESOURCE_NOT_FOUND = -32002
+# Application error outside JSON-RPC's reserved range: a resource/prompt could not be produced.
+KUBERNETES_ERROR = -31000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,19 +102,32 @@ class McpServer:
         self._server_info = t.Implementation(
             name=identity.name, title=identity.title, version=identity.version
         ).model_dump(by_alias=True, mode="json", exclude_none=True)
-        self._capabilities = t.ServerCapabilities(tools=t.ToolsCapability(list_changed=False)).model_dump(
-            by_alias=True, mode="json", exclude_none=True
-        )
+        self._capabilities = t.ServerCapabilities(
+            tools=t.ToolsCapability(list_changed=False),
+            resources=t.ResourcesCapability(subscribe=False, list_changed=False),
+            prompts=t.PromptsCapability(list_changed=False),
+            completions=t.CompletionsCapability(),
+        ).model_dump(by_alias=True, mode="json", exclude_none=True)
+        content: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+            "resources/list": self._resources_list,
+            "resources/templates/list": self._resource_templates_list,
+            "resources/read": self._resources_read,
+            "prompts/list": self._prompts_list,
+            "prompts/get": self._prompts_get,
+            "completion/complete": self._complete,
+        }
         self._legacy: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
             "initialize": self._initialize,
             "ping": lambda _m, _v, _c: {},
             "tools/list": self._tools_list,
             "tools/call": self._tools_call,
+            **content,
         }
         self._modern: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
             "server/discover": self._discover,
             "tools/list": self._tools_list,
             "tools/call": self._tools_call,
+            **content,
         }
 
     @property
@@ -279,6 +299,58 @@ class McpServer:
                 "impersonated": ctx.identity.user if ctx.identity else None,
             })
 
+    # --- resources, prompts, completions (read-only, live from Kubernetes) ---
+
+    def _cacheable(self, result: dict[str, Any], version: str, ttl_ms: int) -> dict[str, Any]:
+        if version in MODERN_VERSIONS:
+            # Content depends on the caller's Kubernetes view (namespaces, impersonation).
+            result.update(ttlMs=ttl_ms, cacheScope="private")
+        return result
+
+    def _resources_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        self._no_cursor(message)
+        listed = _content_call(message.id, mcp_resources.list_resources, ctx)
+        return self._cacheable({"resources": listed}, version, 5_000)
+
+    def _resource_templates_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        self._no_cursor(message)
+        return self._cacheable({"resourceTemplates": mcp_resources.templates()}, version, _TOOL_LIST_TTL_MS)
+
+    def _resources_read(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        uri = (message.params or {})["uri"]
+        try:
+            contents = _content_call(message.id, mcp_resources.read_resource, uri, ctx)
+        except mcp_resources.ResourceNotFound as exc:
+            # 2025-11-25 names a dedicated code; 2026-07-28 (SEP-2164) folds it into -32602 with the URI.
+            code = INVALID_PARAMS if version in MODERN_VERSIONS else RESOURCE_NOT_FOUND
+            raise ProtocolError(code, str(exc), data={"uri": uri}, request_id=message.id) from None
+        return self._cacheable({"contents": contents}, version, 5_000)
+
+    def _prompts_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        self._no_cursor(message)
+        return self._cacheable({"prompts": prompts.list_prompts()}, version, _TOOL_LIST_TTL_MS)
+
+    def _prompts_get(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        params = message.params or {}
+        try:
+            arguments = dict(params.get("arguments") or {})
+            return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx)
+        except prompts.UnknownPrompt as exc:
+            raise invalid_params(str(exc), message.id) from None
+
+    def _complete(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+        params = message.params or {}
+        argument = params["argument"]
+        context = dict((params.get("context") or {}).get("arguments") or {})
+        completion = _content_call(
+            message.id, completions.complete, argument["name"], argument.get("value", ""), context, ctx
+        )
+        return {"completion": completion}
+
+    def _no_cursor(self, message: Message) -> None:
+        if (message.params or {}).get("cursor") is not None:
+            raise invalid_params("Invalid cursor: this server lists everything in one page", message.id)
+
     # --- replies -------------------------------------------------------
 
     def _error_reply(self, request_id: RequestId | None, code: int, message: str, data: Any, *, legacy: bool) -> Reply:
@@ -292,6 +364,15 @@ class McpServer:
         if data is not None:
             error["data"] = data
         return Reply(status, {"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _content_call(request_id: RequestId | None, fn: Callable[..., T], *args: Any) -> T:
+    """Resources, prompts and completions are protocol results, so a failure is a JSON-RPC error
+    carrying the same model-ready message a tool would give (never a traceback)."""
+    try:
+        return fn(*args)
+    except DOMAIN_ERRORS as exc:
+        raise ProtocolError(KUBERNETES_ERROR, str(exc), request_id=request_id) from None
 
 
 def _response(request_id: RequestId | None, result: dict[str, Any]) -> dict[str, Any]:

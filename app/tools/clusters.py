@@ -12,10 +12,12 @@ from app.tools.common import (
     STORAGE_SIZE,
     age,
     check_namespace,
+    confirmation,
     kube_of,
     nullable,
     obj,
     quantity_bytes,
+    require_confirmation,
 )
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
@@ -371,8 +373,8 @@ CLUSTER_SCALE = ToolSpec(
     name="cluster_scale",
     title="Scale a PostgreSQL cluster",
     description=(
-        "Set the number of instances of a cluster. Scaling down removes replicas (never the primary first); "
-        "use dry_run to preview."
+        "Set the number of instances of a cluster. Scaling down removes replicas (the operator never removes "
+        "the primary first); use dry_run to preview."
     ),
     input_schema=obj(
         {"name": CLUSTER_NAME, "namespace": NAMESPACE,
@@ -384,7 +386,8 @@ CLUSTER_SCALE = ToolSpec(
          "previous_instances": {"type": "integer"}, "instances": {"type": "integer"}},
         ["name", "namespace", "dry_run", "previous_instances", "instances"],
     ),
-    hints=ToolHints(read_only=False, destructive=True, idempotent=True, open_world=False),
+    # Not destructive: replicas hold copies only, and the primary is never removed by scaling.
+    hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
     handler=_scale,
 )
 
@@ -492,8 +495,7 @@ CLUSTER_RESIZE_STORAGE = ToolSpec(
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    if args.get("confirm_name") != name:
-        raise ToolError(f"To delete cluster {name!r}, repeat its exact name in confirm_name")
+    require_confirmation(args, name, f"delete cluster {name!r}")
     dry_run = bool(args.get("dry_run", False))
     kube = kube_of(ctx)
     cluster = _get_cluster(ctx, namespace, name)
@@ -520,13 +522,13 @@ CLUSTER_DELETE = ToolSpec(
     title="Delete a PostgreSQL cluster",
     description=(
         "Delete a cluster and the secrets this server created for it. Irreversible: all data in the cluster is "
-        "lost. Requires confirm_name equal to the cluster name; use dry_run to see what would be removed."
+        "lost. Requires confirm equal to the cluster name; use dry_run to see what would be removed."
     ),
     input_schema=obj(
         {"name": CLUSTER_NAME, "namespace": NAMESPACE,
-         "confirm_name": {"type": "string", "maxLength": 63, "description": "Repeat the cluster name to confirm"},
+         "confirm": confirmation("Repeat the cluster name to confirm the deletion"),
          "dry_run": DRY_RUN},
-        ["name", "namespace", "confirm_name"],
+        ["name", "namespace", "confirm"],
     ),
     output_schema=obj(
         {"deleted": {"type": "boolean"}, "dry_run": {"type": "boolean"}, "name": {"type": "string"},

@@ -80,3 +80,14 @@ def quantity_bytes(quantity: str) -> float:
         if suffix and quantity.endswith(suffix):
             return float(quantity[: -len(suffix)]) * factor
     return float(quantity)
+
+
+def confirmation(description: str) -> dict[str, Any]:
+    """Schema of the `confirm` argument destructive tools require."""
+    return {"type": "string", "maxLength": 253, "description": description}
+
+
+def require_confirmation(args: dict[str, Any], target: str, action: str) -> None:
+    """Destructive tools act only when `confirm` repeats the exact target name."""
+    if args.get("confirm") != target:
+        raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")

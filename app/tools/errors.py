@@ -1,5 +1,7 @@
 """Errors a tool handler raises; the registry turns them into `isError` results."""
 
+from app.kube.errors import KubeError
+
 
 class ToolError(Exception):
     """A failure the model can act on: the message says what to change.
@@ -18,3 +20,8 @@ class UnknownToolError(LookupError):
         shown = ", ".join(available) if available else "none"
         super().__init__(f"Unknown tool: {name!r}. Available tools: {shown}")
         self.name = name
+
+
+# Failures whose message is written for the model: a tool's own, or the Kubernetes layer's
+# (which carries the API Status message, never the raw response).
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (ToolError, KubeError)

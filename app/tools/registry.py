@@ -17,9 +17,8 @@ import jsonschema
 import mcp_types as t
 from jsonschema.validators import Draft202012Validator
 
-from app.kube.errors import KubeError
 from app.tools.context import ToolContext
-from app.tools.errors import ToolError, UnknownToolError
+from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
 from app.tools.spec import PROJECT_NAME_RE, TOOL_NAME_RE, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -79,9 +78,12 @@ class Registry:
         problem = _first_violation(entry.check_input, args)
         if problem is not None:
             return error_result(f"Invalid arguments for tool {name!r}: {problem}")
+        refusal = _namespace_refusal(args, ctx)
+        if refusal is not None:
+            return error_result(refusal)
         try:
             structured = entry.spec.handler(args, ctx)
-        except (ToolError, KubeError) as exc:
+        except DOMAIN_ERRORS as exc:
             log.info("tool %s failed: %s", name, exc, extra={"request_id": ctx.request_id})
             return error_result(str(exc))
         except Exception:
@@ -105,6 +107,15 @@ class Registry:
             "structuredContent": structured,
             "isError": False,
         }
+
+
+def _namespace_refusal(args: dict[str, Any], ctx: ToolContext) -> str | None:
+    """MCP_NAMESPACES is enforced here, for every tool, before any handler runs."""
+    allowed = ctx.settings.namespaces if ctx.settings else ()
+    namespace = args.get("namespace")
+    if allowed and isinstance(namespace, str) and namespace not in allowed:
+        return f"Namespace {namespace!r} is not served by this server; allowed: {', '.join(allowed)}"
+    return None
 
 
 def error_result(message: str) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def test_unsupported_version_header_answers_400_naming_supported_versions(client
     assert set(HANDSHAKE_VERSIONS) <= set(data["supported"])
 
 
-@pytest.mark.parametrize("method", ["resources/list", "prompts/list", "logging/setLevel", "server/discover", "nope"])
+@pytest.mark.parametrize("method", ["resources/subscribe", "sampling/createMessage", "logging/setLevel", "server/discover", "nope"])
 def test_unknown_method_is_method_not_found_with_the_id(client: FlaskClient, method: str) -> None:
     status, body = _call(client, method, {}, request_id="m-1")
 

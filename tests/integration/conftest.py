@@ -12,14 +12,19 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from devenv.controlplane import LocalControlPlane
+from devenv.demo import seed_demo
 from devenv.idp import LocalIdP
 from devenv.redis import LocalRedis
 from tests.support.processes import GunicornServer
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[GunicornServer]:
-    with GunicornServer() as running:
+def server(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]:
+    """gunicorn with the test tools, backed by the local control plane (a seeded `conformance/pg-demo`
+    cluster) so resources, prompts and completions have something real to show."""
+    kubeconfig = controlplane.write_kubeconfig(tmp_path_factory.mktemp("server") / "admin.yaml", user="admin")
+    seed_demo(controlplane.api_client("admin"), namespace="conformance")
+    with GunicornServer(KUBECONFIG=str(kubeconfig)) as running:
         yield running
 
 

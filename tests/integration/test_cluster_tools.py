@@ -12,6 +12,7 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
+from app.tools.catalog import all_tools
 from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import simulate_cluster_ready
 from tests.support.mcp_calls import ToolCaller
@@ -282,9 +283,9 @@ def test_resize_grows_and_refuses_to_shrink_unless_allowed(tools: ToolCaller, ad
 def test_delete_needs_the_name_repeated(tools: ToolCaller, admin_api, namespace: str) -> None:
     tools.ok("cluster_create", name="pg", namespace=namespace)
 
-    message = tools.error("cluster_delete", name="pg", namespace=namespace, confirm_name="pg2")
+    message = tools.error("cluster_delete", name="pg", namespace=namespace, confirm="pg2")
 
-    assert message == "To delete cluster 'pg', repeat its exact name in confirm_name"
+    assert message == "To delete cluster 'pg', repeat 'pg' exactly in confirm"
     assert _cluster_names(admin_api, namespace) == ["pg"]
 
 
@@ -299,9 +300,9 @@ def test_delete_removes_the_cluster_and_only_the_secrets_this_server_created(
         "metadata": {"annotations": {"cnpg-mcp.io/created-secrets": json.dumps(["pg-mcp-role-alice"])}}
     })
 
-    preview = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm_name="pg", dry_run=True)
+    preview = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm="pg", dry_run=True)
     still_there = _cluster_names(admin_api, namespace)
-    done = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm_name="pg")
+    done = tools.ok("cluster_delete", name="pg", namespace=namespace, confirm="pg")
 
     assert preview["deleted"] is False and preview["removes"]["secrets_created_by_this_server"] == ["pg-mcp-role-alice"]
     assert still_there == ["pg"]
@@ -313,18 +314,20 @@ def test_delete_removes_the_cluster_and_only_the_secrets_this_server_created(
 
 
 def test_delete_of_a_missing_cluster_is_not_found(tools: ToolCaller, namespace: str) -> None:
-    assert "not found" in tools.error("cluster_delete", name="ghost", namespace=namespace, confirm_name="ghost")
+    assert "not found" in tools.error("cluster_delete", name="ghost", namespace=namespace, confirm="ghost")
 
 
 # --- read-only mode --------------------------------------------------------
 
 
-def test_read_only_mode_offers_only_list_and_get(kubeconfig: Path) -> None:
+def test_read_only_mode_offers_only_the_read_only_tools(kubeconfig: Path) -> None:
     client = create_app(Settings.from_env({"KUBECONFIG": str(kubeconfig), "MCP_READ_ONLY": "true"})).test_client()
     listed = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).get_json()
 
-    assert [t["name"] for t in listed["result"]["tools"]] == ["cluster_list", "cluster_get"]
+    names = [t["name"] for t in listed["result"]["tools"]]
+    assert names == [spec.name for spec in all_tools() if spec.hints.read_only]
+    assert {"cluster_list", "cluster_get"} <= set(names) and "cluster_delete" not in names
     assert "Unknown tool" in client.post("/mcp", json={
         "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "cluster_delete", "arguments": {"name": "pg", "namespace": "x", "confirm_name": "pg"}},
+        "params": {"name": "cluster_delete", "arguments": {"name": "pg", "namespace": "x", "confirm": "pg"}},
     }).get_json()["error"]["message"]

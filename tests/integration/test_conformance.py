@@ -1,7 +1,7 @@
 """The official conformance suite (@modelcontextprotocol/conformance) against real gunicorn.
 
-Runs every server scenario a tools-only, stateless, JSON-answering product server can
-pass, for both protocol generations, with a baseline that lists only checks needing the
+Runs every server scenario a stateless, JSON-answering product server (tools, cluster resources,
+prompts and completions backed by the local control plane) can pass, for both protocol generations, with a baseline that lists only checks needing the
 suite's own fixture tools. Each scenario's summary line is printed (pytest -s shows it).
 """
 
@@ -22,15 +22,23 @@ SCENARIOS = [
     ("2025-11-25", "ping"),
     ("2025-11-25", "tools-list"),
     ("2025-11-25", "dns-rebinding-protection"),
+    ("2025-11-25", "resources-list"),
+    ("2025-11-25", "prompts-list"),
+    ("2025-11-25", "completion-complete"),
     ("2026-07-28", "tools-list"),
     ("2026-07-28", "server-stateless"),
     ("2026-07-28", "http-header-validation"),
     ("2026-07-28", "dns-rebinding-protection"),
     ("2026-07-28", "input-required-result-unsupported-methods"),
     ("2026-07-28", "input-required-result-validate-input"),
+    ("2026-07-28", "resources-list"),
+    ("2026-07-28", "prompts-list"),
+    ("2026-07-28", "completion-complete"),
+    ("2026-07-28", "sep-2164-resource-not-found"),
+    ("2026-07-28", "caching"),
 ]
-# Not run: resource, prompt and elicitation scenarios (this server has none of those yet;
-# their SHOULD checks only warn), and scenarios that need the suite's fixture tools.
+# Not run: scenarios that read the suite's own fixtures (test://… resources, test_* prompts and tools),
+# and elicitation/sampling flows this server does not use.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PASSED = re.compile(r"Passed: (\d+)/(\d+), (\d+) failed")
 

@@ -5,7 +5,6 @@ until the ClusterRole grants it; anything outside the tools' needs stays forbidd
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from app import create_app
 from app.settings import Settings
 from app.tools.catalog import all_tools
 from devenv.controlplane import LocalControlPlane
-from devenv.operator_sim import simulate_cluster_ready
+from tests.integration.rbac_exercises import EXERCISES
 from tests.support.manifests import K8S, apply, delete, load_kustomization
 from tests.support.mcp_calls import ToolCaller
 
@@ -63,28 +62,18 @@ def _namespaced_objects(namespace: str) -> list[dict[str, Any]]:
 
 
 def _exercise_every_tool(tools: ToolCaller, admin_api: kubernetes.client.ApiClient, namespace: str) -> set[str]:
-    """Call each tool successfully as the server identity; return the names exercised."""
+    """Call each tool successfully as the server identity; return the names exercised.
+
+    Each domain contributes an `exercise(ok, admin_api, namespace)` in tests/integration/rbac_exercises/.
+    """
     used: set[str] = set()
 
     def ok(tool: str, **arguments: Any) -> dict[str, Any]:
         used.add(tool)
         return tools.ok(tool, **arguments)
 
-    ok("cluster_create", name="pg", namespace=namespace, instances=2, dry_run=True)
-    ok("cluster_create", name="pg", namespace=namespace, instances=2, parameters={"work_mem": "4MB"})
-    simulate_cluster_ready(admin_api, namespace, "pg")
-    assert ok("cluster_list", namespace=namespace)["count"] == 1
-    assert ok("cluster_get", name="pg", namespace=namespace)["pods"]
-    ok("cluster_scale", name="pg", namespace=namespace, instances=3)
-    ok("cluster_set_parameters", name="pg", namespace=namespace, parameters={"work_mem": "8MB"})
-    ok("cluster_resize_storage", name="pg", namespace=namespace, size="20Gi")
-    kubernetes.client.CoreV1Api(admin_api).create_namespaced_secret(
-        namespace, {"metadata": {"name": "pg-mcp-made"}, "stringData": {"k": "v"}})
-    kubernetes.client.CustomObjectsApi(admin_api).patch_namespaced_custom_object(
-        "postgresql.cnpg.io", "v1", namespace, "clusters", "pg",
-        {"metadata": {"annotations": {"cnpg-mcp.io/created-secrets": json.dumps(["pg-mcp-made"])}}})
-    assert ok("cluster_delete", name="pg", namespace=namespace, confirm_name="pg")["removes"][
-        "secrets_created_by_this_server"] == ["pg-mcp-made"]
+    for exercise in EXERCISES:
+        exercise(ok, admin_api, namespace)
     return used
 
 
@@ -126,7 +115,7 @@ def test_the_service_account_stays_forbidden_outside_what_the_tools_need(
         "metadata": {"name": "x"}, "spec": {"containers": [{"name": "x", "image": "busybox"}]}}))
     assert _forbidden(lambda: apps.list_namespaced_deployment(namespace))
     assert _forbidden(lambda: kubernetes.client.CustomObjectsApi(sa_api).list_namespaced_custom_object(
-        "postgresql.cnpg.io", "v1", namespace, "backups"))
+        "postgresql.cnpg.io", "v1", namespace, "subscriptions"))
 
 
 def test_the_namespaced_variant_works_in_its_namespace_only(

@@ -1,0 +1,102 @@
+"""Reads for diagnosing a cluster: its pods, PVCs, jobs and backups, namespace events and instance logs.
+
+Core lists are read as raw JSON (no typed models), like `resources.list_pods`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import kubernetes
+from kubernetes.client.rest import ApiException
+
+from app.kube import cnpg
+from app.kube.access import Identity, KubeAccess
+from app.kube.errors import KubeError
+
+JSON = dict[str, Any]
+BACKUPS = "backups"
+POSTGRES_CONTAINER = "postgres"
+
+
+class KubeletUnreachable(KubeError):
+    """The API server accepted a log request but could not get the log from the node's kubelet."""
+
+
+def _message(body: Any) -> str:
+    """The `message` of a Kubernetes Status body, or ''."""
+    try:
+        status = json.loads(body) if isinstance(body, (str, bytes)) else None
+    except ValueError:
+        return ""
+    return str(status.get("message") or "").strip() if isinstance(status, dict) else ""
+
+
+def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(access.api_client())
+
+
+def get_pod(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
+    return access.raw(f"get pod {name!r} in namespace {namespace!r}", _core(access).read_namespaced_pod,
+                      name, namespace, identity=identity)
+
+
+def list_namespace_events(access: KubeAccess, namespace: str, identity: Identity | None = None) -> list[JSON]:
+    """All Events of a namespace: one call, filtered by the caller on several involved objects at once."""
+    found = access.raw(f"list events in namespace {namespace!r}", _core(access).list_namespaced_event, namespace,
+                       identity=identity)
+    return list(found.get("items", []))
+
+
+def list_pvcs(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
+    found = access.raw(f"list persistent volume claims in namespace {namespace!r}",
+                       _core(access).list_namespaced_persistent_volume_claim, namespace,
+                       label_selector=label_selector, identity=identity)
+    return list(found.get("items", []))
+
+
+def list_jobs(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
+    batch = kubernetes.client.BatchV1Api(access.api_client())
+    found = access.raw(f"list jobs in namespace {namespace!r}", batch.list_namespaced_job, namespace,
+                       label_selector=label_selector, identity=identity)
+    return list(found.get("items", []))
+
+
+def list_backups(access: KubeAccess, namespace: str, identity: Identity | None = None) -> list[JSON]:
+    """Backups of every cluster in the namespace (each names its cluster in `spec.cluster.name`)."""
+    found = access.call(f"list backups in namespace {namespace!r}",
+                        kubernetes.client.CustomObjectsApi(access.api_client()).list_namespaced_custom_object,
+                        cnpg.GROUP, cnpg.VERSION, namespace, BACKUPS, read=True, identity=identity)
+    return list(found.get("items", []))
+
+
+def read_container_log(access: KubeAccess, namespace: str, pod: str, container: str, *, tail_lines: int,
+                       since_seconds: int | None = None, previous: bool = False,
+                       identity: Identity | None = None) -> str:
+    """The container's log text (undecodable bytes replaced).
+
+    Raises:
+        KubeletUnreachable: the API server answered 5xx for the log itself. It proxies the
+            request to the node's kubelet, so a 500/502/504 here (right after the pod was read
+            successfully) means the kubelet could not be reached or answered badly.
+        KubeError: as `KubeAccess.call` otherwise.
+    """
+    core = _core(access)
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return core.read_namespaced_pod_log(*args, **kwargs)
+        except ApiException as exc:
+            if exc.status in (500, 502, 504):
+                raise KubeletUnreachable(_message(exc.body) or f"HTTP {exc.status}") from None
+            raise
+
+    options: dict[str, Any] = {"container": container, "tail_lines": tail_lines, "previous": previous}
+    if since_seconds is not None:
+        options["since_seconds"] = since_seconds
+    # Raw bytes: with a preloaded response the client json-decodes the text first, so a log
+    # that happens to be one JSON document (CNPG logs JSON lines) would come back as a dict repr.
+    response = access.call(f"read the log of container {container!r} of pod {pod!r} in namespace {namespace!r}",
+                           read, pod, namespace, read=True, identity=identity, _preload_content=False, **options)
+    return bytes(response.data).decode("utf-8", "replace")

@@ -1,0 +1,111 @@
+"""MCP prompts, filled with a cluster's live state so the model starts from facts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.tools.clusters import CLUSTER_GET, POSTGRES_MAJORS
+from app.tools.context import ToolContext
+from app.tools.errors import ToolError
+
+
+class UnknownPrompt(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown prompt: {name!r}. Available prompts: {', '.join(p.name for p in PROMPTS)}")
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    name: str
+    title: str
+    description: str
+    arguments: tuple[tuple[str, str, bool], ...]
+    """(name, description, required)"""
+    render: Callable[[dict[str, str], ToolContext], str]
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "arguments": [{"name": n, "description": d, "required": r} for n, d, r in self.arguments],
+        }
+
+
+def _state(args: dict[str, str], ctx: ToolContext) -> dict[str, Any]:
+    return dict(CLUSTER_GET.handler({"name": args["name"], "namespace": args["namespace"]}, ctx))
+
+
+def _troubleshoot(args: dict[str, str], ctx: ToolContext) -> str:
+    state = _state(args, ctx)
+    return (
+        f"Troubleshoot the CloudNativePG cluster {args['name']} in namespace {args['namespace']}.\n\n"
+        "Its live state, read just now from the Kubernetes API:\n"
+        f"```json\n{json.dumps(state, indent=2, sort_keys=True)}\n```\n\n"
+        "Work through it in order: (1) phase and phase_reason, and any condition that is not True; "
+        "(2) instances that are not ready and whether the primary is among them; (3) current vs target "
+        "primary (a difference means a switchover or failover is in progress); (4) the recent events, "
+        "newest first; (5) storage and PostgreSQL parameters that could explain the symptoms. "
+        "Use cluster_get, cluster_pods, cluster_events and instance_logs to dig deeper. Propose a fix, say "
+        "which tool would apply it, and ask before running anything destructive."
+    )
+
+
+def _plan_upgrade(args: dict[str, str], ctx: ToolContext) -> str:
+    target = args.get("target_version", "")
+    if target and target not in POSTGRES_MAJORS:
+        raise ToolError(f"target_version must be one of {', '.join(POSTGRES_MAJORS)}")
+    state = _state(args, ctx)
+    return (
+        f"Plan a PostgreSQL major upgrade of the CloudNativePG cluster {args['name']} in namespace "
+        f"{args['namespace']}" + (f" to PostgreSQL {target}" if target else "") + ".\n\n"
+        "Current state, read just now from the Kubernetes API:\n"
+        f"```json\n{json.dumps(state, indent=2, sort_keys=True)}\n```\n\n"
+        "Compare the two ways CloudNativePG supports: (a) an offline in-place upgrade by changing the "
+        "cluster's image to the new major version (CloudNativePG runs pg_upgrade; the cluster is down during "
+        "the upgrade and replicas are re-cloned), and (b) a new cluster bootstrapped with a logical import "
+        "from this one, then a cut-over of clients. Cover: a fresh backup first (backup_create) and a tested "
+        "restore (cluster_restore); extensions and parameters that change between versions; the downtime each "
+        "path needs for this cluster's size; the rollback plan. End with the ordered steps and the tools to use."
+    )
+
+
+PROMPTS = [
+    PromptSpec(
+        name="troubleshoot_cluster",
+        title="Troubleshoot a cluster",
+        description="Diagnose a CloudNativePG cluster from its live status, instances and events.",
+        arguments=(("namespace", "Namespace of the cluster", True), ("name", "Cluster name", True)),
+        render=_troubleshoot,
+    ),
+    PromptSpec(
+        name="plan_major_upgrade",
+        title="Plan a PostgreSQL major upgrade",
+        description="Plan a PostgreSQL major-version upgrade of a cluster, with backups and rollback.",
+        arguments=(("namespace", "Namespace of the cluster", True), ("name", "Cluster name", True),
+                   ("target_version", f"Target major version ({', '.join(POSTGRES_MAJORS)})", False)),
+        render=_plan_upgrade,
+    ),
+]
+
+
+def list_prompts() -> list[dict[str, Any]]:
+    return [prompt.wire() for prompt in PROMPTS]
+
+
+def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext) -> dict[str, Any]:
+    """A `GetPromptResult`.
+
+    Raises:
+        UnknownPrompt: no such prompt.
+        ToolError: a required argument is missing, or the cluster cannot be read (the message says why).
+    """
+    prompt = next((p for p in PROMPTS if p.name == name), None)
+    if prompt is None:
+        raise UnknownPrompt(name)
+    missing = [n for n, _, required in prompt.arguments if required and not arguments.get(n)]
+    if missing:
+        raise ToolError(f"Prompt {name!r} needs the argument(s): {', '.join(missing)}")
+    text = prompt.render(arguments, ctx)
+    return {"description": prompt.description, "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}
