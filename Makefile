@@ -35,6 +35,7 @@ stdio: setup
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
 test: setup node-clients controlplane system-packages
+	$(BIN)/ruff check app devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 
 ## Unit and app layers only (seconds, no processes started).

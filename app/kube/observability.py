@@ -11,12 +11,10 @@ from typing import Any
 import kubernetes
 from kubernetes.client.rest import ApiException
 
-from app.kube import cnpg
 from app.kube.access import Identity, KubeAccess
 from app.kube.errors import KubeError
 
 JSON = dict[str, Any]
-BACKUPS = "backups"
 POSTGRES_CONTAINER = "postgres"
 
 
@@ -60,14 +58,6 @@ def list_jobs(access: KubeAccess, namespace: str, label_selector: str, identity:
     batch = kubernetes.client.BatchV1Api(access.api_client())
     found = access.raw(f"list jobs in namespace {namespace!r}", batch.list_namespaced_job, namespace,
                        label_selector=label_selector, identity=identity)
-    return list(found.get("items", []))
-
-
-def list_backups(access: KubeAccess, namespace: str, identity: Identity | None = None) -> list[JSON]:
-    """Backups of every cluster in the namespace (each names its cluster in `spec.cluster.name`)."""
-    found = access.call(f"list backups in namespace {namespace!r}",
-                        kubernetes.client.CustomObjectsApi(access.api_client()).list_namespaced_custom_object,
-                        cnpg.GROUP, cnpg.VERSION, namespace, BACKUPS, read=True, identity=identity)
     return list(found.get("items", []))
 
 

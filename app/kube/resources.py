@@ -108,13 +108,6 @@ def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bo
                        **_dry(dry_run))
 
 
-def list_backups(access: KubeAccess, namespace: str, cluster: str, identity: Identity | None = None) -> list[JSON]:
-    """Backup objects of one cluster (matched on spec.cluster.name, which every Backup must have)."""
-    found = access.call(f"list backups in namespace {namespace!r}", _custom(access).list_namespaced_custom_object,
-                        cnpg.GROUP, cnpg.VERSION, namespace, "backups", read=True, identity=identity)
-    return [b for b in found.get("items", []) if (b.get("spec", {}).get("cluster") or {}).get("name") == cluster]
-
-
 # --- core objects --------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from app.tools.databases import DATABASES_TOOLS
 from app.tools.observability import OBSERVABILITY_TOOLS
 from app.tools.operations import OPERATIONS_TOOLS
 from app.tools.poolers import POOLERS_TOOLS
+from app.tools.recovery import RECOVERY_TOOLS
 from app.tools.roles import ROLES_TOOLS
 from app.tools.spec import ToolSpec
 
@@ -19,5 +20,5 @@ from app.tools.spec import ToolSpec
 def all_tools() -> list[ToolSpec]:
     return [
         *CLUSTER_TOOLS, *OBSERVABILITY_TOOLS, *OPERATIONS_TOOLS, *ROLES_TOOLS, *DATABASES_TOOLS,
-        *BACKUPS_TOOLS, *POOLERS_TOOLS,
+        *BACKUPS_TOOLS, *RECOVERY_TOOLS, *POOLERS_TOOLS,
     ]

@@ -62,7 +62,7 @@ _SUMMARY = obj(
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
-def _summary(cluster: dict[str, Any]) -> dict[str, Any]:
+def cluster_summary(cluster: dict[str, Any]) -> dict[str, Any]:
     meta, spec, status = cluster.get("metadata", {}), cluster.get("spec", {}), cluster.get("status", {})
     return {
         "name": meta.get("name", ""),
@@ -77,7 +77,7 @@ def _summary(cluster: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _get_cluster(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
+def get_cluster_or_explain(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Cluster, or a not-found error that says what does exist."""
     kube = kube_of(ctx)
     try:
@@ -108,7 +108,7 @@ def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         scope = f"namespaces {', '.join(allowed)}"
     else:
         found, scope = resources.list_clusters(kube, None, selector, ctx.identity), "all namespaces"
-    clusters = sorted((_summary(c) for c in found), key=lambda c: (c["namespace"], c["name"]))
+    clusters = sorted((cluster_summary(c) for c in found), key=lambda c: (c["namespace"], c["name"]))
     return {"scope": scope, "count": len(clusters), "clusters": clusters}
 
 
@@ -140,14 +140,14 @@ def _role(pod: dict[str, Any]) -> str:
     return labels.get(cnpg.LABEL_INSTANCE_ROLE) or labels.get(cnpg.LABEL_LEGACY_ROLE) or "unknown"
 
 
-def _pod_ready(pod: dict[str, Any]) -> bool:
+def pod_ready(pod: dict[str, Any]) -> bool:
     conditions = pod.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     kube = kube_of(ctx)
     spec, status = cluster.get("spec", {}), cluster.get("status", {})
     pods = resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}", ctx.identity)
@@ -156,7 +156,7 @@ def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     backup = spec.get("backup") or {}
     wal = spec.get("walStorage")
     return {
-        **_summary(cluster),
+        **cluster_summary(cluster),
         "phase_reason": status.get("phaseReason"),
         "current_primary": status.get("currentPrimary"),
         "target_primary": status.get("targetPrimary"),
@@ -167,7 +167,7 @@ def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
             {
                 "name": p["metadata"]["name"],
                 "role": _role(p),
-                "ready": _pod_ready(p),
+                "ready": pod_ready(p),
                 "phase": p.get("status", {}).get("phase", "Unknown"),
             }
             for p in sorted(pods, key=lambda p: p["metadata"]["name"])
@@ -269,7 +269,7 @@ def _manifest(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_instances(ctx: ToolContext, instances: int) -> None:
+def check_instances(ctx: ToolContext, instances: int) -> None:
     limit = ctx.settings.max_instances if ctx.settings else 10
     if instances > limit:
         raise ToolError(f"instances must be at most {limit} on this server (MCP_MAX_INSTANCES); got {instances}")
@@ -289,7 +289,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         raise ToolError("Give either postgres_version or image, not both")
     if args.get("wal_storage_class") and not args.get("wal_storage_size"):
         raise ToolError("wal_storage_class needs wal_storage_size")
-    _check_instances(ctx, args.get("instances", 3))
+    check_instances(ctx, args.get("instances", 3))
     _check_parameters(args.get("parameters") or {})
     dry_run = bool(args.get("dry_run", False))
     kube = kube_of(ctx)
@@ -299,7 +299,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     return {
         "created": not dry_run,
         "dry_run": dry_run,
-        "cluster": _summary(created),
+        "cluster": cluster_summary(created),
         "spec": created.get("spec", {}),
         "next_step": "The operator now creates the instances; follow progress with cluster_get.",
     }
@@ -357,9 +357,9 @@ CLUSTER_CREATE = ToolSpec(
 
 def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, instances = check_namespace(ctx, args["namespace"]), args["name"], args["instances"]
-    _check_instances(ctx, instances)
+    check_instances(ctx, instances)
     dry_run = bool(args.get("dry_run", False))
-    before = _get_cluster(ctx, namespace, name)
+    before = get_cluster_or_explain(ctx, namespace, name)
     patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"instances": instances}},
                                       dry_run=dry_run, identity=ctx.identity)
     return {
@@ -400,7 +400,7 @@ def _set_parameters(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     changes: dict[str, str | None] = args["parameters"]
     _check_parameters({k: v for k, v in changes.items() if v is not None})
     dry_run = bool(args.get("dry_run", False))
-    before = _get_cluster(ctx, namespace, name)
+    before = get_cluster_or_explain(ctx, namespace, name)
     previous = ((before.get("spec", {}).get("postgresql") or {}).get("parameters")) or {}
     missing = sorted(k for k, v in changes.items() if v is None and k not in previous)
     if missing:
@@ -450,7 +450,7 @@ def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, size = check_namespace(ctx, args["namespace"]), args["name"], args["size"]
     volume = args.get("volume", "data")
     dry_run = bool(args.get("dry_run", False))
-    before = _get_cluster(ctx, namespace, name)
+    before = get_cluster_or_explain(ctx, namespace, name)
     key = "storage" if volume == "data" else "walStorage"
     current = (before.get("spec", {}).get(key) or {}).get("size")
     if current is None:
@@ -498,7 +498,7 @@ def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     require_confirmation(args, name, f"delete cluster {name!r}")
     dry_run = bool(args.get("dry_run", False))
     kube = kube_of(ctx)
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     # Only secrets this server created, recorded on the Cluster by name: deleting needs no
     # right to list or read secrets, and the operator's own (app, superuser, CA) are untouched.
     ours = cnpg.created_secrets(cluster)

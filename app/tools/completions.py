@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.kube import KubeError, cnpg, resources
+from app.kube import backups as kube_backups
 from app.tools.common import kube_of
 from app.tools.context import ToolContext
 
@@ -46,5 +47,5 @@ def _candidates(argument: str, context: dict[str, str], ctx: ToolContext) -> lis
         pods = resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={cluster}", ctx.identity)
         return [p["metadata"]["name"] for p in pods]
     if argument in BACKUP_ARGUMENTS:
-        return [b["metadata"]["name"] for b in resources.list_backups(kube, namespace, cluster, ctx.identity)]
+        return [b["metadata"]["name"] for b in kube_backups.list_backups(kube, namespace, cluster, ctx.identity)]
     return []

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.kube import NotFound, cnpg, resources
 from app.kube import databases as kube_databases
-from app.tools.clusters import _get_cluster
+from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
     CLUSTER_NAME,
     DRY_RUN,
@@ -54,7 +54,7 @@ _SUMMARY = obj(
 )
 
 
-def _summary(database: dict[str, Any]) -> dict[str, Any]:
+def cluster_summary(database: dict[str, Any]) -> dict[str, Any]:
     spec, status = database.get("spec") or {}, database.get("status") or {}
     return {
         "name": database["metadata"]["name"],
@@ -98,10 +98,10 @@ def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         found = [d for d in found if ((d.get("spec") or {}).get("cluster") or {}).get("name") == cluster]
     if not found:
         if cluster is not None:
-            _get_cluster(ctx, namespace, cluster)  # a typo in the cluster name is an error, not an empty list
+            get_cluster_or_explain(ctx, namespace, cluster)  # a typo in the cluster name is an error, not an empty list
         elif not resources.namespace_exists(kube, namespace, ctx.identity):
             raise ToolError(f"Namespace {namespace!r} does not exist")
-    databases = sorted((_summary(d) for d in found), key=lambda d: (d["cluster"], d["database"], d["name"]))
+    databases = sorted((cluster_summary(d) for d in found), key=lambda d: (d["cluster"], d["database"], d["name"]))
     return {"namespace": namespace, "cluster": cluster, "count": len(databases), "databases": databases}
 
 
@@ -149,7 +149,7 @@ def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     meta, spec, status = database["metadata"], database.get("spec") or {}, database.get("status") or {}
     generation, observed = meta.get("generation"), status.get("observedGeneration")
     return {
-        **_summary(database),
+        **cluster_summary(database),
         "namespace": namespace,
         "age": age(meta.get("creationTimestamp")),
         "settings": {arg: spec[field] for arg, field in OPTIONS.items() if field in spec},
@@ -206,7 +206,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                         "give object_name explicitly (lower-case letters, digits and '-')")
     dry_run = bool(args.get("dry_run", False))
     kube = kube_of(ctx)
-    cluster = _get_cluster(ctx, namespace, cluster_name)
+    cluster = get_cluster_or_explain(ctx, namespace, cluster_name)
     for other in kube_databases.list_databases(kube, namespace, ctx.identity):
         spec = other.get("spec") or {}
         if (spec.get("cluster") or {}).get("name") == cluster_name and spec.get("name") == database \
@@ -229,7 +229,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     created = kube_databases.create_database(kube, namespace, body, dry_run=dry_run, identity=ctx.identity)
     return {
         "created": not dry_run, "dry_run": dry_run, "namespace": namespace,
-        "database": _summary(created), "spec": created.get("spec", {}),
+        "database": cluster_summary(created), "spec": created.get("spec", {}),
         "warnings": _owner_warning(cluster, args["owner"]),
         "next_step": ("Dry run: nothing was created. " if dry_run else "") + "CloudNativePG then creates the "
                      "database in PostgreSQL; check status.applied with database_get.",

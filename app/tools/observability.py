@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app.kube import NotFound, cnpg, resources
+from app.kube import backups as kube_backups
 from app.kube import observability as kube_obs
-from app.tools.clusters import _get_cluster
+from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import CLUSTER_NAME, NAMESPACE, age, check_namespace, kube_of, nullable, obj
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
@@ -67,7 +68,7 @@ def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
 
 def _pods(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     found = resources.list_pods(kube_of(ctx), namespace, f"{cnpg.LABEL_CLUSTER}={name}", ctx.identity)
     order = {"instance": 0, "pooler": 1, "job": 2}
     rows = sorted((_pod_row(p) for p in found), key=lambda r: (order.get(r["component"], 3), _natural(r["name"])))
@@ -132,8 +133,7 @@ def _involved(ctx: ToolContext, namespace: str, cluster: dict[str, Any]) -> set[
     objects |= {("PersistentVolumeClaim", p["metadata"]["name"])
                 for p in kube_obs.list_pvcs(kube, namespace, selector, ctx.identity)}
     objects |= {("Job", j["metadata"]["name"]) for j in kube_obs.list_jobs(kube, namespace, selector, ctx.identity)}
-    objects |= {("Backup", b["metadata"]["name"]) for b in kube_obs.list_backups(kube, namespace, ctx.identity)
-                if ((b.get("spec") or {}).get("cluster") or {}).get("name") == name}
+    objects |= {("Backup", b["metadata"]["name"]) for b in kube_backups.list_backups(kube, namespace, name, ctx.identity)}
     for pooler in poolers_of(ctx, namespace, name):
         # The operator runs a pooler as a Deployment of the same name.
         objects |= {("Pooler", pooler["metadata"]["name"]), ("Deployment", pooler["metadata"]["name"])}
@@ -158,7 +158,7 @@ def _event_row(event: dict[str, Any]) -> dict[str, Any]:
 def _events(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
     limit, wanted_type = args.get("limit", 20), args.get("type")
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     objects = _involved(ctx, namespace, cluster)
     matched = [
         e for e in kube_obs.list_namespace_events(kube_of(ctx), namespace, ctx.identity)
@@ -244,7 +244,7 @@ def _logs(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     instance = args["instance"]
     if instance.isdigit():  # as `kubectl cnpg`: instance 2 is pod <cluster>-2
         instance = f"{cluster}-{int(instance)}"
-    _get_cluster(ctx, namespace, cluster)
+    get_cluster_or_explain(ctx, namespace, cluster)
     pod = _instance_pod(ctx, namespace, cluster, instance)
     node = (pod.get("spec") or {}).get("nodeName")
     try:
@@ -323,7 +323,7 @@ def _bootstrap_source(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _connection_info(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     spec = cluster.get("spec") or {}
     source = _bootstrap_source(spec)
     database = source.get("database") or "app"

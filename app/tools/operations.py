@@ -8,7 +8,7 @@ from typing import Any
 
 from app.kube import NotFound, cnpg
 from app.kube import operations as ops
-from app.tools.clusters import _get_cluster, _pod_ready
+from app.tools.clusters import get_cluster_or_explain, pod_ready
 from app.tools.common import (
     CLUSTER_NAME,
     DRY_RUN,
@@ -93,7 +93,7 @@ def _switchover_objections(status: dict[str, Any], pod: dict[str, Any]) -> list[
             f"{pod_name} is the current primary (a switchover to {status.get('targetPrimary')} is under way)")
     if pod_name not in (status.get("instanceNames") or []):
         objections.append(f"{pod_name} is not listed in status.instanceNames")
-    if not _pod_ready(pod):
+    if not pod_ready(pod):
         objections.append(f"the Pod {pod_name} is not Ready")
     return objections
 
@@ -103,7 +103,7 @@ def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     pod_name = _instance(name, args["instance"])
     require_confirmation(args, pod_name, f"switch cluster {name!r} over to {pod_name!r}")
     force, dry_run = bool(args.get("force", False)), bool(args.get("dry_run", False))
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     status = _status(cluster)
     result = {"name": name, "namespace": namespace, "dry_run": dry_run,
               "previous_primary": status.get("currentPrimary"), "target_primary": pod_name}
@@ -164,7 +164,7 @@ def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     base = {"name": name, "namespace": namespace, "dry_run": dry_run}
     if args.get("instance") is None:
         require_confirmation(args, name, f"restart every instance of cluster {name!r}")
-        _get_cluster(ctx, namespace, name)
+        get_cluster_or_explain(ctx, namespace, name)
         patch = {ops.ANNOTATION_RESTARTED_AT: ops.rfc3339_now()}
         ops.annotate_cluster(kube, namespace, name, patch, dry_run=dry_run, identity=ctx.identity)
         return {**base, "instance": None, "method": "rolling_restart", "annotations": patch,
@@ -172,7 +172,7 @@ def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                         "spec.primaryUpdateMethod says (switchover or in-place restart)."}
     pod_name = _instance(name, args["instance"])
     require_confirmation(args, pod_name, f"restart instance {pod_name!r} of cluster {name!r}")
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     if _status(cluster).get("currentPrimary") == pod_name:
         patched = _status(ops.request_primary_restart(kube, namespace, name, dry_run=dry_run, identity=ctx.identity))
         return {**base, "instance": pod_name, "method": "in_place_primary_restart", "phase": patched.get("phase"),
@@ -216,7 +216,7 @@ CLUSTER_RESTART = ToolSpec(
 def _reload(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     dry_run = bool(args.get("dry_run", False))
-    _get_cluster(ctx, namespace, name)
+    get_cluster_or_explain(ctx, namespace, name)
     patch = {ops.ANNOTATION_RELOADED_AT: ops.rfc3339_micro_now()}
     ops.annotate_cluster(kube_of(ctx), namespace, name, patch, dry_run=dry_run, identity=ctx.identity)
     return {"name": name, "namespace": namespace, "dry_run": dry_run, "annotations": patch,
@@ -248,7 +248,7 @@ def _set_hibernation(args: dict[str, Any], ctx: ToolContext, value: str) -> dict
     if value == "on":
         require_confirmation(args, name, f"hibernate cluster {name!r}")
     dry_run = bool(args.get("dry_run", False))
-    previous = _annotation(_get_cluster(ctx, namespace, name), ops.ANNOTATION_HIBERNATION)
+    previous = _annotation(get_cluster_or_explain(ctx, namespace, name), ops.ANNOTATION_HIBERNATION)
     if value == "on" and previous == "on":
         raise ToolError(f"Cluster {name!r} is already hibernated; use cluster_resume to bring it back")
     if value == "off" and previous != "on":
@@ -327,7 +327,7 @@ def _fence(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     target = _instance(name, args["instance"])
     what = "every instance" if target == ops.FENCE_ALL else repr(target)
     require_confirmation(args, target, f"fence {what} of cluster {name!r}")
-    cluster = _get_cluster(ctx, namespace, name)
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     if target != ops.FENCE_ALL and target not in (_status(cluster).get("instanceNames") or []):
         raise ToolError(f"{target!r} is not an instance of cluster {name!r}; {_known_instances(cluster)}")
     fenced = _fenced(cluster)
@@ -341,7 +341,7 @@ def _fence(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
 def _unfence(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     target = _instance(name, args["instance"])
-    fenced = _fenced(_get_cluster(ctx, namespace, name))
+    fenced = _fenced(get_cluster_or_explain(ctx, namespace, name))
     if target == ops.FENCE_ALL:
         wanted: list[str] = []
     elif ops.FENCE_ALL in fenced:
@@ -407,7 +407,7 @@ def _maintenance(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     if in_progress:
         require_confirmation(args, name, f"start a node maintenance window for cluster {name!r}")
     dry_run = bool(args.get("dry_run", False))
-    window = (_get_cluster(ctx, namespace, name).get("spec", {}).get("nodeMaintenanceWindow")) or {}
+    window = (get_cluster_or_explain(ctx, namespace, name).get("spec", {}).get("nodeMaintenanceWindow")) or {}
     patched = ops.set_maintenance_window(kube_of(ctx), namespace, name, in_progress=in_progress, reuse_pvc=reuse_pvc,
                                          dry_run=dry_run, identity=ctx.identity)
     now = patched.get("spec", {}).get("nodeMaintenanceWindow") or {}

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.kube import NotFound, cnpg, resources
 from app.kube import poolers as kube_poolers
-from app.tools.clusters import _get_cluster
+from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
     CLUSTER_NAME,
     DRY_RUN,
@@ -129,7 +129,7 @@ def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         found, scope = poolers_of(ctx, namespace, cluster), f"cluster {cluster} in namespace {namespace}"
         if not found:
             # A pooler outlives its cluster, so only an empty answer needs the cluster to exist.
-            _get_cluster(ctx, namespace, cluster)
+            get_cluster_or_explain(ctx, namespace, cluster)
     poolers = sorted((summary(p) for p in found), key=lambda p: p["name"])
     return {"scope": scope, "count": len(poolers), "poolers": poolers}
 
@@ -192,7 +192,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     _check_parameters(args.get("parameters") or {})
     dry_run = bool(args.get("dry_run", False))
     kube = kube_of(ctx)
-    _get_cluster(ctx, namespace, cluster)
+    get_cluster_or_explain(ctx, namespace, cluster)
     # CloudNativePG forbids a pooler named like any cluster of its namespace (docs: connection_pooling.md).
     clusters = {c["metadata"]["name"] for c in resources.list_clusters(kube, namespace, None, ctx.identity)}
     if name in clusters:

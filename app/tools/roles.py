@@ -18,7 +18,7 @@ from typing import Any
 
 from app.kube import AlreadyExists, KubeError, NotFound, cnpg, resources
 from app.kube import roles as kube_roles
-from app.tools.clusters import _get_cluster
+from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
     CLUSTER_NAME,
     DRY_RUN,
@@ -86,7 +86,7 @@ def _roles(cluster: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((cluster.get("spec") or {}).get("managed") or {}).get("roles") or [])
 
 
-def _summary(role: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
+def cluster_summary(role: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
     """One role as the tools show it: flags, the password secret's NAME only, and the operator's report."""
     status = status or {}
     name = role.get("name", "")
@@ -203,7 +203,7 @@ def _patch_roles(ctx: ToolContext, cluster: dict[str, Any], compute: Callable[[d
 
 def _where(args: dict[str, Any], ctx: ToolContext) -> tuple[str, str, dict[str, Any]]:
     namespace = check_namespace(ctx, args["namespace"])
-    return namespace, args["cluster"], _get_cluster(ctx, namespace, args["cluster"])
+    return namespace, args["cluster"], get_cluster_or_explain(ctx, namespace, args["cluster"])
 
 
 _DRY_RUN_NOTE = "Dry run: nothing was changed; the API server accepted this. "
@@ -217,7 +217,7 @@ _PASSWORD_NOTE = ("The password is in Secret {secret!r} (keys username and passw
 def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, cluster = _where(args, ctx)
     status = (cluster.get("status") or {}).get("managedRolesStatus")
-    roles = [_summary(r, status) for r in _roles(cluster)]
+    roles = [cluster_summary(r, status) for r in _roles(cluster)]
     return {
         "cluster": name, "namespace": namespace, "count": len(roles), "roles": roles,
         "status": None if status is None else {
@@ -281,7 +281,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     _, patched = _patch_roles(ctx, cluster, compute, dry_run, secret if created else None)
     return {
         "created": not dry_run, "dry_run": dry_run, "cluster": name, "namespace": namespace,
-        "role": _summary(_find(patched, role)),
+        "role": cluster_summary(_find(patched, role)),
         "password_secret": secret,
         "note": (_DRY_RUN_NOTE if dry_run else "") + (_PASSWORD_NOTE.format(secret=secret) if secret else
                  "The role has no password (disablePassword); it can authenticate only by other means, "
@@ -372,7 +372,7 @@ def _update(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     return {
         "updated": not dry_run, "dry_run": dry_run, "cluster": name, "namespace": namespace,
         "changed": sorted(k for k in args if k in FIELDS), "password_rotated": rotate,
-        "role": _summary(_find(patched, role)), "password_secret": password_secret,
+        "role": cluster_summary(_find(patched, role)), "password_secret": password_secret,
         "note": (_DRY_RUN_NOTE if dry_run else "") + (
             _PASSWORD_NOTE.format(secret=password_secret) + " CloudNativePG applies the new password (the Secret "
             "carries cnpg.io/reload); clients using the old one must reconnect with it."

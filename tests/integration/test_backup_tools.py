@@ -13,7 +13,7 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
-from app.tools.backups import parse_target_time
+from app.tools.recovery import parse_target_time
 from app.tools.errors import ToolError
 from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import set_cluster_status, simulate_cluster_ready
