@@ -5,6 +5,7 @@ OpenID Provider (node oidc-provider, devenv/idp.py) and a real redis-server (dev
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterator
 
 import kubernetes
@@ -15,6 +16,7 @@ from devenv.controlplane import LocalControlPlane
 from devenv.demo import seed_demo
 from devenv.idp import LocalIdP
 from devenv.redis import LocalRedis
+from tests.support.mcp_calls import ToolCaller, tool_caller
 from tests.support.processes import GunicornServer
 
 
@@ -103,3 +105,15 @@ def redis_server() -> Iterator[LocalRedis]:
     """
     with LocalRedis() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An admin kubeconfig for the session's control plane."""
+    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
+
+
+@pytest.fixture
+def tools(kubeconfig: Path) -> ToolCaller:
+    """Tool calls through the real app, as admin, with default settings."""
+    return tool_caller(kubeconfig)

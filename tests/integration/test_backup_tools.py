@@ -15,9 +15,8 @@ from app import create_app
 from app.settings import Settings
 from app.tools.recovery import parse_target_time
 from app.tools.errors import ToolError
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import set_cluster_status, simulate_cluster_ready
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 NOW = datetime.now(timezone.utc)
@@ -31,21 +30,6 @@ STORE = {
 MUTATING = ["backup_create", "backup_delete", "scheduled_backup_create", "scheduled_backup_suspend",
             "scheduled_backup_resume", "scheduled_backup_delete", "cluster_restore"]
 READ_ONLY = ["backup_list", "scheduled_backup_list"]
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -690,7 +674,7 @@ def test_namespaces_outside_the_allowlist_are_refused(kubeconfig: Path, admin_ap
                                                       arguments: dict) -> None:
     _make_cluster(admin_api, namespace, "pg")
     _completed(admin_api, namespace, "pg-1", "pg", NOW - timedelta(days=1))
-    limited = _caller(kubeconfig, MCP_NAMESPACES="somewhere-else")
+    limited = tool_caller(kubeconfig, MCP_NAMESPACES="somewhere-else")
 
     message = limited.error(tool, namespace=namespace, **arguments)
 

@@ -13,26 +13,10 @@ import pytest
 from app import create_app
 from app.settings import Settings
 from app.tools.catalog import all_tools
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import simulate_cluster_ready
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -163,9 +147,9 @@ def test_list_without_namespace_searches_all_and_filters_by_label(tools: ToolCal
 
 def test_namespace_allowlist_limits_lists_and_refuses_other_namespaces(kubeconfig: Path, admin_api, namespace: str) -> None:
     other = _new_namespace(admin_api)
-    _caller(kubeconfig).ok("cluster_create", name="pg-in", namespace=namespace)
-    _caller(kubeconfig).ok("cluster_create", name="pg-out", namespace=other)
-    limited = _caller(kubeconfig, MCP_NAMESPACES=namespace)
+    tool_caller(kubeconfig).ok("cluster_create", name="pg-in", namespace=namespace)
+    tool_caller(kubeconfig).ok("cluster_create", name="pg-out", namespace=other)
+    limited = tool_caller(kubeconfig, MCP_NAMESPACES=namespace)
 
     listed = limited.ok("cluster_list")
     refused = limited.error("cluster_get", name="pg-out", namespace=other)

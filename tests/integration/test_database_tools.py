@@ -10,29 +10,13 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
-from devenv.controlplane import LocalControlPlane
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 MUTATING = {
     "database_create": {"cluster": "pg", "database": "shop", "owner": "app"},
     "database_delete": {"name": "pg-shop", "mode": "drop", "confirm": "pg-shop"},
 }
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -333,7 +317,7 @@ def test_read_only_mode_hides_the_mutating_database_tools(kubeconfig: Path, name
 def test_namespace_allowlist_refuses_other_namespaces(kubeconfig: Path, admin_api, namespace: str, tool: str) -> None:
     _make_cluster(admin_api, namespace)
     _make_database(admin_api, namespace, "pg-shop", "pg", "shop")
-    limited = _caller(kubeconfig, MCP_NAMESPACES="other")
+    limited = tool_caller(kubeconfig, MCP_NAMESPACES="other")
     arguments = {"name": "pg-shop"} if tool == "database_get" else MUTATING.get(tool, {})
 
     message = limited.error(tool, namespace=namespace, **arguments)

@@ -22,11 +22,6 @@ from tests.support.mcp_calls import ToolCaller
 TIMEOUT = 3.0
 
 
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
 @pytest.fixture
 def settings(kubeconfig: Path) -> Settings:
     return Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": str(TIMEOUT)})

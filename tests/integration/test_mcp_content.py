@@ -13,16 +13,10 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 
 from app import create_app
 from app.settings import Settings
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import simulate_cluster_ready
 from tests.conftest import modern_body, modern_headers
 
 RESOURCE_NOT_FOUND_2025 = -32002
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
 
 
 @pytest.fixture

@@ -26,29 +26,13 @@ from app import create_app
 from app.settings import Settings
 from app.tools.observability import MAX_LOG_BYTES
 from devenv import pki
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import simulate_cluster_ready
 from devenv.process import free_port
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 MERGE = "application/merge-patch+json"
 TOOLS = ["cluster_pods", "cluster_events", "instance_logs", "cluster_connection_info"]
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _core(api: kubernetes.client.ApiClient) -> kubernetes.client.CoreV1Api:
@@ -478,7 +462,7 @@ def test_connection_info_of_an_unknown_cluster_is_not_found(tools: ToolCaller, n
 
 
 def test_read_only_mode_keeps_every_observability_tool(kubeconfig: Path, admin_api, namespace: str) -> None:
-    _ready_cluster(_caller(kubeconfig), admin_api, namespace, instances=1)
+    _ready_cluster(tool_caller(kubeconfig), admin_api, namespace, instances=1)
     client = create_app(Settings.from_env({"KUBECONFIG": str(kubeconfig), "MCP_READ_ONLY": "true"})).test_client()
     listed = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).get_json()
 
@@ -491,6 +475,6 @@ def test_namespace_allowlist_refuses_other_namespaces(kubeconfig: Path, namespac
     arguments = {"name": "pg", "cluster": "pg", "instance": "pg-1"}
     arguments = {k: v for k, v in arguments.items() if (k == "name") != (tool == "instance_logs")}
 
-    message = _caller(kubeconfig, MCP_NAMESPACES="other").error(tool, namespace=namespace, **arguments)
+    message = tool_caller(kubeconfig, MCP_NAMESPACES="other").error(tool, namespace=namespace, **arguments)
 
     assert message == f"Namespace {namespace!r} is not served by this server; allowed: other"

@@ -15,9 +15,8 @@ import pytest
 from app import create_app
 from app.settings import Settings
 from app.tools.operations import OPERATIONS_TOOLS
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import set_cluster_status, simulate_cluster_ready
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -35,21 +34,6 @@ CALLS: dict[str, dict[str, Any]] = {
     "cluster_unfence": {"instance": "2"},
     "cluster_maintenance": {"in_progress": True, "confirm": "pg"},
 }
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -508,7 +492,7 @@ def test_bad_input_is_refused_before_calling_the_api(
 def test_namespaces_outside_the_allowlist_are_refused(
     kubeconfig: Path, admin_api, namespace: str, cluster: dict[str, Any], tool: str
 ) -> None:
-    limited = _caller(kubeconfig, MCP_NAMESPACES="somewhere-else")
+    limited = tool_caller(kubeconfig, MCP_NAMESPACES="somewhere-else")
 
     message = limited.error(tool, name="pg", namespace=namespace, **CALLS[tool])
 

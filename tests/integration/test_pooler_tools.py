@@ -10,26 +10,10 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
-from devenv.controlplane import LocalControlPlane
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 MUTATING = ["pooler_create", "pooler_scale", "pooler_delete"]
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -307,10 +291,10 @@ def test_read_only_mode_hides_and_refuses_the_mutating_tools(kubeconfig: Path, t
 def test_namespace_allowlist_refuses_other_namespaces(
     kubeconfig: Path, admin_api, namespace: str, tool: str, arguments: dict[str, Any]
 ) -> None:
-    _caller(kubeconfig).ok("cluster_create", name="pg", namespace=namespace, instances=1)
+    tool_caller(kubeconfig).ok("cluster_create", name="pg", namespace=namespace, instances=1)
     _make_pooler(admin_api, namespace, "pg-pooler-rw", "pg")
 
-    message = _caller(kubeconfig, MCP_NAMESPACES="other").error(tool, namespace=namespace, **arguments)
+    message = tool_caller(kubeconfig, MCP_NAMESPACES="other").error(tool, namespace=namespace, **arguments)
 
     assert message == f"Namespace {namespace!r} is not served by this server; allowed: other"
     assert _read_pooler(admin_api, namespace, "pg-pooler-rw")["spec"]["instances"] == 1

@@ -15,9 +15,8 @@ from app import create_app
 from app.kube import KubeAccess
 from app.kube import roles as kube_roles
 from app.settings import Settings
-from devenv.controlplane import LocalControlPlane
 from devenv.operator_sim import set_cluster_status
-from tests.support.mcp_calls import ToolCaller
+from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 CREATED_SECRETS = "cnpg-mcp.io/created-secrets"
@@ -26,21 +25,6 @@ MUTATING = {
     "role_update": {"name": "alice", "login": False},
     "role_delete": {"name": "alice", "confirm": "alice"},
 }
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return controlplane.write_kubeconfig(tmp_path_factory.mktemp("kube") / "admin.yaml", user="admin")
-
-
-def _caller(kubeconfig: Path, **env: str) -> ToolCaller:
-    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
-    return ToolCaller(create_app(settings).test_client())
-
-
-@pytest.fixture
-def tools(kubeconfig: Path) -> ToolCaller:
-    return _caller(kubeconfig)
 
 
 def _custom(api: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsApi:
@@ -480,7 +464,7 @@ def test_read_only_mode_hides_the_mutating_role_tools(kubeconfig: Path, namespac
 @pytest.mark.parametrize("tool", ["role_list", *sorted(MUTATING)])
 def test_namespace_allowlist_refuses_other_namespaces(kubeconfig: Path, admin_api, namespace: str, tool: str) -> None:
     _make_cluster(admin_api, namespace, roles=[{"name": "alice"}])
-    limited = _caller(kubeconfig, MCP_NAMESPACES="other")
+    limited = tool_caller(kubeconfig, MCP_NAMESPACES="other")
 
     message = limited.error(tool, cluster="pg", namespace=namespace, **MUTATING.get(tool, {}))
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from app import create_app
+from app.settings import Settings
+
 
 class ToolCaller:
     """`caller("cluster_get", name=..., namespace=...)` → the CallToolResult as a dict."""
@@ -36,3 +39,9 @@ class ToolCaller:
         result = self(tool, **arguments)
         assert result["isError"] is True, result
         return result["content"][0]["text"]
+
+
+def tool_caller(kubeconfig: object, **env: str) -> ToolCaller:
+    """The real app on the given kubeconfig (5 s Kubernetes timeout), plus any settings in `env`."""
+    settings = Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5", **env})
+    return ToolCaller(create_app(settings).test_client())
