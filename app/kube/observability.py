@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes
 from kubernetes.client.rest import ApiException
 
+from app.kube import objects
 from app.kube.access import Identity, KubeAccess
 from app.kube.errors import KubeError
 
@@ -31,25 +32,16 @@ def _message(body: Any) -> str:
     return str(status.get("message") or "").strip() if isinstance(status, dict) else ""
 
 
-def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
-    return kubernetes.client.CoreV1Api(access.api_client())
-
-
-def get_pod(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return access.raw(f"get pod {name!r} in namespace {namespace!r}", _core(access).read_namespaced_pod,
-                      name, namespace, identity=identity)
-
-
 def list_namespace_events(access: KubeAccess, namespace: str, identity: Identity | None = None) -> list[JSON]:
     """All Events of a namespace: one call, filtered by the caller on several involved objects at once."""
-    found = access.raw(f"list events in namespace {namespace!r}", _core(access).list_namespaced_event, namespace,
+    found = access.raw(f"list events in namespace {namespace!r}", objects.core_api(access).list_namespaced_event, namespace,
                        identity=identity)
     return list(found.get("items", []))
 
 
 def list_pvcs(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
     found = access.raw(f"list persistent volume claims in namespace {namespace!r}",
-                       _core(access).list_namespaced_persistent_volume_claim, namespace,
+                       objects.core_api(access).list_namespaced_persistent_volume_claim, namespace,
                        label_selector=label_selector, identity=identity)
     return list(found.get("items", []))
 
@@ -72,7 +64,7 @@ def read_container_log(access: KubeAccess, namespace: str, pod: str, container: 
             successfully) means the kubelet could not be reached or answered badly.
         KubeError: as `KubeAccess.call` otherwise.
     """
-    core = _core(access)
+    core = objects.core_api(access)
 
     def read(*args: Any, **kwargs: Any) -> Any:
         try:

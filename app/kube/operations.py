@@ -10,9 +10,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-import kubernetes
 
 from app.kube import resources
+from app.kube import objects
 from app.kube.access import Identity, KubeAccess
 
 JSON = dict[str, Any]
@@ -39,14 +39,6 @@ def rfc3339_now() -> str:
 def rfc3339_micro_now() -> str:
     """metav1.RFC3339Micro in UTC ("2026-01-02T15:04:05.123456Z"), as `promote` and `reload` write it."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
-    return kubernetes.client.CoreV1Api(access.api_client())
-
-
-def _dry(dry_run: bool) -> dict[str, str]:
-    return {"dry_run": "All"} if dry_run else {}
 
 
 # --- cluster metadata and spec (merge patches of only the changed fields) ---------
@@ -142,13 +134,8 @@ def request_primary_restart(access: KubeAccess, namespace: str, name: str, *, dr
 # --- pods ----------------------------------------------------------------------
 
 
-def get_pod(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return access.raw(f"get pod {name!r} in namespace {namespace!r}", _core(access).read_namespaced_pod,
-                      name, namespace, identity=identity)
-
-
 def delete_pod(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
                identity: Identity | None = None) -> JSON:
     """Delete one instance Pod; the operator recreates it (a replica restart)."""
-    return access.raw(f"delete pod {name!r} in namespace {namespace!r}", _core(access).delete_namespaced_pod,
-                      name, namespace, read=False, identity=identity, **_dry(dry_run))
+    return access.raw(f"delete pod {name!r} in namespace {namespace!r}", objects.core_api(access).delete_namespaced_pod,
+                      name, namespace, read=False, identity=identity, **objects.dry(dry_run))

@@ -9,25 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import kubernetes
 
-from app.kube import cnpg
+from app.kube import cnpg, objects
 from app.kube.access import Identity, KubeAccess
 from app.kube.errors import Conflict, Forbidden, NotFound
 
 JSON = dict[str, Any]
 
 
-def _custom(access: KubeAccess) -> kubernetes.client.CustomObjectsApi:
-    return kubernetes.client.CustomObjectsApi(access.api_client())
-
-
-def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
-    return kubernetes.client.CoreV1Api(access.api_client())
-
-
-def _dry(dry_run: bool) -> dict[str, str]:
-    return {"dry_run": "All"} if dry_run else {}
+_custom, _core, _dry = objects.custom_api, objects.core_api, objects.dry
 
 
 # --- clusters ------------------------------------------------------------
@@ -47,26 +37,18 @@ def list_clusters(access: KubeAccess, namespace: str | None, label_selector: str
 
 
 def get_cluster(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return access.call(f"get cluster {name!r} in namespace {namespace!r}", _custom(access).get_namespaced_custom_object,
-                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, read=True, identity=identity)
+    return objects.get_object(access, cnpg.CLUSTERS, namespace, name, identity)
 
 
 def create_cluster(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
                    identity: Identity | None = None) -> JSON:
-    name = body["metadata"]["name"]
-    return access.call(f"create cluster {name!r} in namespace {namespace!r}",
-                       _custom(access).create_namespaced_custom_object,
-                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, body, read=False, identity=identity,
-                       **_dry(dry_run))
+    return objects.create_object(access, cnpg.CLUSTERS, namespace, body, dry_run=dry_run, identity=identity)
 
 
 def patch_cluster(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
                   identity: Identity | None = None) -> JSON:
     """JSON merge patch carrying only the changed fields (never a whole, possibly stale, object)."""
-    return access.call(f"update cluster {name!r} in namespace {namespace!r}",
-                       _custom(access).patch_namespaced_custom_object,
-                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, patch, read=False, identity=identity,
-                       **_dry(dry_run))
+    return objects.patch_object(access, cnpg.CLUSTERS, namespace, name, patch, dry_run=dry_run, identity=identity)
 
 
 def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
@@ -102,10 +84,7 @@ def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
 
 def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
                    identity: Identity | None = None) -> JSON:
-    return access.call(f"delete cluster {name!r} in namespace {namespace!r}",
-                       _custom(access).delete_namespaced_custom_object,
-                       cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, read=False, identity=identity,
-                       **_dry(dry_run))
+    return objects.delete_object(access, cnpg.CLUSTERS, namespace, name, dry_run=dry_run, identity=identity)
 
 
 # --- core objects --------------------------------------------------------
@@ -124,6 +103,11 @@ def namespace_exists(access: KubeAccess, namespace: str, identity: Identity | No
     except Forbidden:
         return True
     return True
+
+
+def get_pod(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
+    return access.raw(f"get pod {name!r} in namespace {namespace!r}", _core(access).read_namespaced_pod,
+                      name, namespace, identity=identity)
 
 
 def list_pods(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:

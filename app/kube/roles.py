@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import kubernetes
 
 from app.kube import cnpg, resources
+from app.kube import objects
 from app.kube.access import Identity, KubeAccess
 from app.kube.errors import Conflict
 
@@ -18,14 +18,6 @@ MERGE_PATCH = "application/merge-patch+json"
 # CloudNativePG reloads Secrets carrying this label as soon as they change (docs: declarative role management).
 LABEL_RELOAD = "cnpg.io/reload"
 SECRET_TYPE_BASIC_AUTH = "kubernetes.io/basic-auth"
-
-
-def _core(access: KubeAccess) -> kubernetes.client.CoreV1Api:
-    return kubernetes.client.CoreV1Api(access.api_client())
-
-
-def _dry(dry_run: bool) -> dict[str, str]:
-    return {"dry_run": "All"} if dry_run else {}
 
 
 def patch_cluster_locked(access: KubeAccess, namespace: str, name: str, compute: Callable[[JSON], JSON], *,
@@ -84,13 +76,13 @@ def create_secret(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bo
                   identity: Identity | None = None) -> None:
     """Create a Secret. The response (which echoes the data) is dropped, never returned."""
     name = body["metadata"]["name"]
-    access.raw(f"create secret {name!r} in namespace {namespace!r}", _core(access).create_namespaced_secret,
-               namespace, body, read=False, identity=identity, **_dry(dry_run))
+    access.raw(f"create secret {name!r} in namespace {namespace!r}", objects.core_api(access).create_namespaced_secret,
+               namespace, body, read=False, identity=identity, **objects.dry(dry_run))
 
 
 def patch_secret(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
                  identity: Identity | None = None) -> None:
     """Merge-patch a Secret by name, without reading it first; the response is dropped."""
     # The generated client would pick json-patch for core objects; a dict body is a merge patch.
-    access.raw(f"update secret {name!r} in namespace {namespace!r}", _core(access).patch_namespaced_secret,
-               name, namespace, patch, read=False, identity=identity, _content_type=MERGE_PATCH, **_dry(dry_run))
+    access.raw(f"update secret {name!r} in namespace {namespace!r}", objects.core_api(access).patch_namespaced_secret,
+               name, namespace, patch, read=False, identity=identity, _content_type=MERGE_PATCH, **objects.dry(dry_run))

@@ -208,7 +208,7 @@ CLUSTER_EVENTS = ToolSpec(
 def _instance_pod(ctx: ToolContext, namespace: str, cluster: str, instance: str) -> dict[str, Any]:
     """The instance's pod, refused unless it belongs to the cluster and runs PostgreSQL."""
     try:
-        pod = kube_obs.get_pod(kube_of(ctx), namespace, instance, ctx.identity)
+        pod = resources.get_pod(kube_of(ctx), namespace, instance, ctx.identity)
     except NotFound:
         pods = resources.list_pods(kube_of(ctx), namespace,
                                    f"{cnpg.LABEL_CLUSTER}={cluster},{cnpg.LABEL_POD_ROLE}=instance", ctx.identity)

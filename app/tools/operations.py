@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.kube import NotFound, cnpg
+from app.kube import NotFound, cnpg, resources
 from app.kube import operations as ops
 from app.tools.clusters import get_cluster_or_explain, pod_ready
 from app.tools.common import (
@@ -61,7 +61,7 @@ def _instance_pod(ctx: ToolContext, cluster: dict[str, Any], pod_name: str) -> d
     """The instance Pod, checked to be one of this cluster's instances (never any other pod)."""
     namespace, name = cluster["metadata"]["namespace"], cluster["metadata"]["name"]
     try:
-        pod = ops.get_pod(kube_of(ctx), namespace, pod_name, ctx.identity)
+        pod = resources.get_pod(kube_of(ctx), namespace, pod_name, ctx.identity)
     except NotFound:
         raise ToolError(f"Pod {pod_name!r} not found in namespace {namespace!r}; {_known_instances(cluster)}") from None
     labels = pod.get("metadata", {}).get("labels") or {}
