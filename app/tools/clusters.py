@@ -6,6 +6,7 @@ from typing import Any
 
 from app.kube import NotFound, cnpg, resources
 from app.tools.common import (
+    get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
@@ -79,15 +80,7 @@ def cluster_summary(cluster: dict[str, Any]) -> dict[str, Any]:
 
 def get_cluster_or_explain(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Cluster, or a not-found error that says what does exist."""
-    kube = kube_of(ctx)
-    try:
-        return resources.get_cluster(kube, namespace, name, ctx.identity)
-    except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = sorted(c["metadata"]["name"] for c in resources.list_clusters(kube, namespace, None, ctx.identity))
-        there = f"clusters there: {', '.join(names)}" if names else "there are no clusters in that namespace"
-        raise ToolError(f"Cluster {name!r} not found in namespace {namespace!r}; {there}") from None
+    return get_or_explain(ctx, cnpg.CLUSTERS, namespace, name, label="Cluster", listed="clusters", none="clusters")
 
 
 # --- cluster_list ----------------------------------------------------------

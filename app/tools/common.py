@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from app.kube import KubeAccess
+from app.kube import KubeAccess, NotFound, objects, resources
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
 
@@ -91,3 +91,21 @@ def require_confirmation(args: dict[str, Any], target: str, action: str) -> None
     """Destructive tools act only when `confirm` repeats the exact target name."""
     if args.get("confirm") != target:
         raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")
+
+
+def get_or_explain(ctx: ToolContext, plural: str, namespace: str, name: str, *, label: str, listed: str,
+                   none: str) -> dict[str, Any]:
+    """A CNPG object, or a not-found error a model can act on: it names what does exist.
+
+    e.g. "Cluster 'pg-mian' not found in namespace 'db'; clusters there: pg-main, pg-test".
+    `label` names one object ("Cluster"), `listed` the others ("clusters"), `none` the empty case.
+    """
+    kube = kube_of(ctx)
+    try:
+        return objects.get_object(kube, plural, namespace, name, ctx.identity)
+    except NotFound:
+        if not resources.namespace_exists(kube, namespace, ctx.identity):
+            raise ToolError(f"Namespace {namespace!r} does not exist") from None
+        names = sorted(o["metadata"]["name"] for o in objects.list_objects(kube, plural, namespace, ctx.identity))
+        there = f"{listed} there: {', '.join(names)}" if names else f"there are no {none} in that namespace"
+        raise ToolError(f"{label} {name!r} not found in namespace {namespace!r}; {there}") from None

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.kube import NotFound, cnpg, resources
+from app.kube import cnpg, resources
 from app.kube import databases as kube_databases
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
@@ -70,15 +71,8 @@ def cluster_summary(database: dict[str, Any]) -> dict[str, Any]:
 
 def _get_database(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Database object, or a not-found error naming those that exist."""
-    kube = kube_of(ctx)
-    try:
-        return kube_databases.get_database(kube, namespace, name, ctx.identity)
-    except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = sorted(d["metadata"]["name"] for d in kube_databases.list_databases(kube, namespace, ctx.identity))
-        there = f"databases there: {', '.join(names)}" if names else "there are no Database objects in that namespace"
-        raise ToolError(f"Database object {name!r} not found in namespace {namespace!r}; {there}") from None
+    return get_or_explain(ctx, kube_databases.DATABASES, namespace, name, label="Database object",
+                          listed="databases", none="Database objects")
 
 
 def object_name(cluster: str, database: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.kube import NotFound, cnpg, resources
+from app.kube import cnpg, resources
 from app.kube import poolers as kube_poolers
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
@@ -104,15 +105,7 @@ def poolers_of(ctx: ToolContext, namespace: str, cluster: str) -> list[dict[str,
 
 def _get_pooler(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Pooler, or a not-found error that says what does exist."""
-    kube = kube_of(ctx)
-    try:
-        return kube_poolers.get_pooler(kube, namespace, name, ctx.identity)
-    except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = sorted(p["metadata"]["name"] for p in kube_poolers.list_poolers(kube, namespace, ctx.identity))
-        there = f"poolers there: {', '.join(names)}" if names else "there are no poolers in that namespace"
-        raise ToolError(f"Pooler {name!r} not found in namespace {namespace!r}; {there}") from None
+    return get_or_explain(ctx, kube_poolers.POOLERS, namespace, name, label="Pooler", listed="poolers", none="poolers")
 
 
 # --- pooler_list -----------------------------------------------------------
