@@ -48,7 +48,7 @@ class GunicornServer:
     def mcp_url(self) -> str:
         return f"{self.url}/mcp"
 
-    def start(self, timeout: float = 30.0) -> GunicornServer:
+    def start(self, timeout: float = 60.0) -> GunicornServer:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self._wsgi_target],
             cwd=ROOT,
@@ -62,9 +62,10 @@ class GunicornServer:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self._proc.returncode}:\n{self.log_text()}")
             try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # Not listening yet, or a worker still booting on a busy machine: keep waiting.
                 pass
             time.sleep(0.1)
         self.stop()
