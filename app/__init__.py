@@ -15,6 +15,7 @@ from app.kube import KubeAccess
 from app.logs import configure_logging
 from app.protocol.server import McpServer, ServerIdentity
 from app.settings import SERVICE_NAME, Settings
+from app.tools.access_policy import ToolPolicy
 from app.tools.catalog import all_tools
 from app.tools.registry import Registry
 from app.web import health, mcp_endpoint, wellknown
@@ -78,6 +79,7 @@ def create_app(
             ServerIdentity(
                 name=SERVICE_NAME, title="CloudNativePG MCP Server", version=__version__, instructions=INSTRUCTIONS
             ),
+            ToolPolicy(settings),
         ),
         kube=KubeAccess(settings),
         verifier=TokenVerifier(settings) if settings.auth_enabled else None,

@@ -76,6 +76,19 @@ class Settings:
     auth_failure_limit: str = "10/minute"
     tool_call_limit: str | None = None
     trusted_proxy_hops: int = 0
+
+    # --- Per-caller authorization ---------------------------------------
+    scope_read: str | None = None
+    """Scope that unlocks read-only tools (unset with the others: OIDC_SCOPE alone decides)."""
+    scope_write: str | None = None
+    """Scope that unlocks mutating, non-destructive tools (and implies read)."""
+    scope_admin: str | None = None
+    """Scope that unlocks destructive tools (and implies write and read)."""
+    kube_impersonate: bool = False
+    impersonate_user_claim: str = "sub"
+    impersonate_user_prefix: str = "oidc:"
+    impersonate_groups_claim: str = "groups"
+    impersonate_groups_prefix: str = "oidc:"
     insecure_allow_remote: bool = False
     """Allow a non-loopback bind while authentication is off (explicit opt-in)."""
 
@@ -99,6 +112,17 @@ class Settings:
     @property
     def auth_enabled(self) -> bool:
         return self.oidc_issuer is not None
+
+    @property
+    def scoped_tools(self) -> bool:
+        """Whether tools are gated by per-class scopes (MCP_SCOPE_READ/WRITE/ADMIN)."""
+        return self.scope_read is not None
+
+    @property
+    def supported_scopes(self) -> list[str]:
+        """Every scope this server understands: the baseline OIDC_SCOPE, then the per-class ones."""
+        return list(dict.fromkeys([*self.oidc_scopes, *(s for s in (self.scope_read, self.scope_write,
+                                                                       self.scope_admin) if s)]))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +156,14 @@ class Settings:
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", "10/minute"),
             tool_call_limit=_rate(env, "TOOL_CALL_LIMIT", None),
             trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5),
+            scope_read=_single_scope(env, "MCP_SCOPE_READ"),
+            scope_write=_single_scope(env, "MCP_SCOPE_WRITE"),
+            scope_admin=_single_scope(env, "MCP_SCOPE_ADMIN"),
+            kube_impersonate=_bool(env, "KUBE_IMPERSONATE", False),
+            impersonate_user_claim=_claim(env, "KUBE_IMPERSONATE_USER_CLAIM", "sub"),
+            impersonate_user_prefix=env.get("KUBE_IMPERSONATE_USER_PREFIX", "oidc:"),
+            impersonate_groups_claim=_claim(env, "KUBE_IMPERSONATE_GROUPS_CLAIM", "groups"),
+            impersonate_groups_prefix=env.get("KUBE_IMPERSONATE_GROUPS_PREFIX", "oidc:"),
             insecure_allow_remote=_bool(env, "MCP_INSECURE_ALLOW_REMOTE", False),
             kubeconfig=_str(env, "KUBECONFIG"),
             kube_context=_str(env, "KUBE_CONTEXT"),
@@ -162,6 +194,14 @@ class Settings:
                 if value:
                     # Fail closed: a half-configured OIDC must not silently run without authentication.
                     raise SettingsError("OIDC_ISSUER", f"to be set because {name} is set", None)
+        scoped = [v for v in (self.scope_read, self.scope_write, self.scope_admin) if v]
+        if scoped and not all((self.scope_read, self.scope_write, self.scope_admin)):
+            raise SettingsError("MCP_SCOPE_READ", "MCP_SCOPE_READ, MCP_SCOPE_WRITE and MCP_SCOPE_ADMIN all set, or none")
+        if scoped and not self.auth_enabled:
+            raise SettingsError("OIDC_ISSUER", "to be set: per-class scopes (MCP_SCOPE_*) need authenticated callers")
+        if self.kube_impersonate and not self.auth_enabled:
+            # Impersonating "anonymous" would run every call as one shared identity: refuse.
+            raise SettingsError("OIDC_ISSUER", "to be set: KUBE_IMPERSONATE maps each token's claims to a Kubernetes user")
         if self.kube_timeout_seconds >= self.gunicorn_timeout:
             raise SettingsError(
                 "KUBE_TIMEOUT_SECONDS",
@@ -297,6 +337,22 @@ def _scopes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         if not _SCOPE_TOKEN.fullmatch(scope):
             raise SettingsError(name, "space-separated OAuth scopes", scope)
     return scopes
+
+
+def _single_scope(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not _SCOPE_TOKEN.fullmatch(raw):
+        raise SettingsError(name, "one OAuth scope (e.g. cnpg:read)", raw)
+    return raw
+
+
+def _claim(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not re.fullmatch(r"[A-Za-z0-9_:.\-/]{1,100}", raw):
+        raise SettingsError(name, "a JWT claim name", raw)
+    return raw
 
 
 def _algorithms(env: Mapping[str, str], name: str) -> tuple[str, ...]:

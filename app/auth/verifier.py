@@ -42,6 +42,9 @@ class TokenVerifier:
         self._keys_lock = threading.Lock()
         self._algorithms = list(settings.oidc_algorithms)  # a list: a set breaks on list-valued `alg`
         self._audiences = list(settings.oidc_audiences)
+        # Plus the claims the impersonation mapping reads (e.g. "email" or a custom groups claim).
+        self._kept_claims = tuple(dict.fromkeys(
+            [*_KEPT_CLAIMS, settings.impersonate_user_claim, settings.impersonate_groups_claim]))
 
     def keys(self) -> LastKnownGoodJWKClient:
         """The JWKS client, created on first use from OIDC_JWKS_URI or discovery.
@@ -138,7 +141,7 @@ class TokenVerifier:
             subject=claims["sub"],
             client_id=client_id if isinstance(client_id, str) else None,
             scopes=frozenset(scopes),
-            claims={k: claims[k] for k in _KEPT_CLAIMS if k in claims},
+            claims={k: claims[k] for k in self._kept_claims if k in claims},
         )
 
 

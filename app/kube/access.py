@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 import kubernetes
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError, ReadTimeoutError
+from urllib3 import HTTPHeaderDict
 from urllib3.util.retry import Retry
 
 from app.kube.errors import KubeError, KubeNotConfigured, KubeUnavailable, from_api_exception
 from app.settings import Settings
 
 T = TypeVar("T")
+_GROUPS_CARRIER = "X-Cnpg-Mcp-Impersonate-Groups"
 _READ_RETRY_DELAYS = (0.2, 0.5)
 
 
@@ -37,9 +39,26 @@ class Identity:
     def headers(self) -> dict[str, Any]:
         headers: dict[str, Any] = {"Impersonate-User": self.user}
         if self.groups:
-            # urllib3 sends a list value as repeated headers, one group each.
-            headers["Impersonate-Group"] = list(self.groups)
+            # Kubernetes wants one Impersonate-Group header per group; the generated client keeps one
+            # value per header name, so the list travels in a private header that _repeat_groups expands.
+            headers[_GROUPS_CARRIER] = json.dumps(list(self.groups))
         return headers
+
+
+def _repeat_groups(request: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the private groups header into repeated Impersonate-Group headers (urllib3 sends each
+    value of an HTTPHeaderDict on its own line), so a caller with several groups is impersonated
+    with all of them. The private header never leaves this process."""
+
+    def send(method: str, url: str, headers: Any = None, **kwargs: Any) -> Any:
+        if headers and _GROUPS_CARRIER in headers:
+            expanded = HTTPHeaderDict({k: v for k, v in headers.items() if k != _GROUPS_CARRIER})
+            for group in json.loads(headers[_GROUPS_CARRIER]):
+                expanded.add("Impersonate-Group", group)
+            headers = expanded
+        return request(method, url, headers=headers, **kwargs)
+
+    return send
 
 
 class KubeAccess:
@@ -59,7 +78,9 @@ class KubeAccess:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = kubernetes.client.ApiClient(self._load_configuration())
+                    client = kubernetes.client.ApiClient(self._load_configuration())
+                    client.rest_client.request = _repeat_groups(client.rest_client.request)
+                    self._client = client
         return self._client
 
     def _load_configuration(self) -> kubernetes.client.Configuration:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 
+import kubernetes
+
 from app.kube import cnpg, objects
 from app.kube.access import Identity, KubeAccess
 from app.kube.errors import Conflict, Forbidden, NotFound
@@ -85,6 +87,22 @@ def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
 def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
                    identity: Identity | None = None) -> JSON:
     return objects.delete_object(access, cnpg.CLUSTERS, namespace, name, dry_run=dry_run, identity=identity)
+
+
+def can_i(access: KubeAccess, verb: str, group: str, resource: str, namespace: str | None,
+          identity: Identity | None = None) -> bool:
+    """Ask the API server (SelfSubjectAccessReview, as `identity`) whether the caller may do it.
+
+    Every authenticated user may create self-reviews, so this needs no extra RBAC.
+    """
+    attributes = {"verb": verb, "group": group, "resource": resource}
+    if namespace is not None:
+        attributes["namespace"] = namespace
+    where = f"in namespace {namespace!r}" if namespace else "in all namespaces"
+    review = access.raw(f"check whether the caller may {verb} {resource} {where}",
+                        kubernetes.client.AuthorizationV1Api(access.api_client()).create_self_subject_access_review,
+                        {"spec": {"resourceAttributes": attributes}}, read=True, identity=identity)
+    return bool(review.get("status", {}).get("allowed"))
 
 
 # --- core objects --------------------------------------------------------

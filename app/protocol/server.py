@@ -53,6 +53,7 @@ from app.protocol.versions import (
     negotiate_handshake,
 )
 from app.tools import completions, mcp_resources, prompts
+from app.tools.access_policy import ToolPolicy
 from app.tools.context import ToolContext
 from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
 from app.tools.registry import Registry
@@ -83,6 +84,17 @@ class Reply:
 
     status: int
     body: dict[str, Any] | None = None
+    step_up_scopes: tuple[str, ...] = ()
+    """Set on a 403: every scope the call needs, for the transport's `insufficient_scope` challenge."""
+
+
+class InsufficientScope(Exception):
+    """The caller's token lacks the scope a tool needs (HTTP 403 with a step-up challenge)."""
+
+    def __init__(self, tool: str, scopes: list[str], request_id: RequestId | None) -> None:
+        super().__init__(f"Insufficient scope for tool {tool!r}: requires {' '.join(scopes)}")
+        self.scopes = tuple(scopes)
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)
@@ -96,8 +108,9 @@ class ServerIdentity:
 class McpServer:
     """Answers one JSON-RPC message at a time; holds no per-client state."""
 
-    def __init__(self, registry: Registry, identity: ServerIdentity) -> None:
+    def __init__(self, registry: Registry, identity: ServerIdentity, policy: ToolPolicy) -> None:
         self._registry = registry
+        self._policy = policy
         self._identity = identity
         self._server_info = t.Implementation(
             name=identity.name, title=identity.title, version=identity.version
@@ -158,6 +171,10 @@ class McpServer:
             return self._handle_modern(decoded, message, ctx, headers, raw_headers)
         except ProtocolError as exc:
             return self._error_reply(exc.request_id, exc.code, exc.message, exc.data, legacy=legacy)
+        except InsufficientScope as exc:
+            reply = self._error_reply(exc.request_id, INVALID_REQUEST, str(exc), {"requiredScopes": list(exc.scopes)},
+                                      legacy=legacy)
+            return Reply(403, reply.body, step_up_scopes=exc.scopes)
         except Exception:
             # Single catch-all: details go to the log, never to the client.
             log.exception("unexpected error while handling an MCP message", extra={"request_id": ctx.request_id})
@@ -261,7 +278,7 @@ class McpServer:
     def _check_param_headers(self, message: Message, headers: Mapping[str, str]) -> None:
         params = message.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
-        spec = next((s for s in self._registry.specs() if s.name == name), None)
+        spec = self._registry.spec(name)
         if spec is None or not isinstance(arguments, dict):
             return
         rejection = validate_mcp_param_headers(spec.input_schema, arguments, headers)
@@ -273,10 +290,11 @@ class McpServer:
     def _tools_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         if (message.params or {}).get("cursor") is not None:
             raise invalid_params("Invalid cursor: this server lists every tool in one page", message.id)
-        result: dict[str, Any] = {"tools": self._registry.wire_tools()}
+        visible = [spec.name for spec in self._registry.specs() if self._policy.allows(spec, ctx.principal)]
+        result: dict[str, Any] = {"tools": self._registry.wire_tools(visible)}
         if version in MODERN_VERSIONS:
-            # The list is the same for every caller today; per-caller lists must switch to "private".
-            result.update(ttlMs=_TOOL_LIST_TTL_MS, cacheScope="public")
+            # With authentication the list may depend on the token's scopes: never share it between callers.
+            result.update(ttlMs=_TOOL_LIST_TTL_MS, cacheScope="private" if self._policy.per_caller else "public")
         return result
 
     def _tools_call(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
@@ -284,6 +302,14 @@ class McpServer:
         arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
         started = time.monotonic()
         outcome = "unknown_tool"
+        spec = self._registry.spec(params.get("name"))
+        if spec is not None and not self._policy.allows(spec, ctx.principal):
+            audit.info("tool call refused", extra={
+                "event": "tool_call", "request_id": ctx.request_id, "subject": ctx.principal.subject,
+                "client_id": ctx.principal.client_id, "tool": spec.name, "namespace": arguments.get("namespace"),
+                "outcome": "insufficient_scope", "duration_ms": 0.0,
+            })
+            raise InsufficientScope(spec.name, self._policy.scopes_needed(spec), message.id)
         try:
             result = self._registry.call(params["name"], params.get("arguments"), ctx)
             outcome = "error" if result.get("isError") else "ok"

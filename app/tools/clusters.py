@@ -7,6 +7,7 @@ from typing import Any
 from app.kube import NotFound, cnpg, resources
 from app.tools.common import (
     get_or_explain,
+    namespaces_to_list,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
@@ -90,17 +91,18 @@ def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     kube = kube_of(ctx)
     selector = args.get("label_selector")
     namespace = args.get("namespace")
-    allowed = ctx.settings.namespaces if ctx.settings else ()
     if namespace is not None:
         check_namespace(ctx, namespace)
         if not resources.namespace_exists(kube, namespace, ctx.identity):
             raise ToolError(f"Namespace {namespace!r} does not exist")
         found, scope = resources.list_clusters(kube, namespace, selector, ctx.identity), f"namespace {namespace}"
-    elif allowed:
-        found = [c for ns in allowed for c in resources.list_clusters(kube, ns, selector, ctx.identity)]
-        scope = f"namespaces {', '.join(allowed)}"
     else:
-        found, scope = resources.list_clusters(kube, None, selector, ctx.identity), "all namespaces"
+        searched = namespaces_to_list(ctx)
+        if searched is None:
+            found, scope = resources.list_clusters(kube, None, selector, ctx.identity), "all namespaces"
+        else:
+            found = [c for ns in searched for c in resources.list_clusters(kube, ns, selector, ctx.identity)]
+            scope = f"namespaces {', '.join(searched)}" if searched else "no namespace this caller may list"
     clusters = sorted((cluster_summary(c) for c in found), key=lambda c: (c["namespace"], c["name"]))
     return {"scope": scope, "count": len(clusters), "clusters": clusters}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from app.kube import KubeAccess, NotFound, objects, resources
+from app.kube import KubeAccess, NotFound, cnpg, objects, resources
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
 
@@ -109,3 +109,24 @@ def get_or_explain(ctx: ToolContext, plural: str, namespace: str, name: str, *, 
         names = sorted(o["metadata"]["name"] for o in objects.list_objects(kube, plural, namespace, ctx.identity))
         there = f"{listed} there: {', '.join(names)}" if names else f"there are no {none} in that namespace"
         raise ToolError(f"{label} {name!r} not found in namespace {namespace!r}; {there}") from None
+
+
+def namespaces_to_list(ctx: ToolContext, plural: str = "clusters") -> list[str] | None:
+    """Where a list without a namespace should look: None means one cluster-wide call.
+
+    With MCP_NAMESPACES, those namespaces. Under impersonation, only the ones the caller may
+    list (asked with SelfSubjectAccessReview), so a caller bound to one namespace gets that
+    namespace's objects instead of a cluster-wide Forbidden.
+    """
+    allowed = list(ctx.settings.namespaces) if ctx.settings else []
+    if ctx.identity is None:
+        return allowed or None
+    kube = kube_of(ctx)
+    if allowed:
+        return [ns for ns in allowed if resources.can_i(kube, "list", cnpg.GROUP, plural, ns, ctx.identity)]
+    if resources.can_i(kube, "list", cnpg.GROUP, plural, None, ctx.identity):
+        return None
+    raise ToolError(
+        f"{ctx.identity.user} may not list {plural} in all namespaces: give a namespace, or ask the operator to "
+        "list the namespaces to search in MCP_NAMESPACES"
+    )

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from app.kube import NotFound, resources
-from app.tools.common import kube_of
+from app.tools.common import kube_of, namespaces_to_list
 from app.tools.context import ToolContext
 
 URI_TEMPLATE = "cnpg://{namespace}/clusters/{name}"
@@ -41,9 +41,9 @@ def _allowed(ctx: ToolContext) -> tuple[str, ...]:
 
 def list_resources(ctx: ToolContext) -> list[dict[str, Any]]:
     kube = kube_of(ctx)
-    allowed = _allowed(ctx)
-    found = ([c for ns in allowed for c in resources.list_clusters(kube, ns, None, ctx.identity)] if allowed
-             else resources.list_clusters(kube, None, None, ctx.identity))
+    searched = namespaces_to_list(ctx)
+    found = (resources.list_clusters(kube, None, None, ctx.identity) if searched is None
+             else [c for ns in searched for c in resources.list_clusters(kube, ns, None, ctx.identity)])
     listed = []
     for cluster in sorted(found, key=lambda c: (c["metadata"]["namespace"], c["metadata"]["name"])):
         namespace, name = cluster["metadata"]["namespace"], cluster["metadata"]["name"]

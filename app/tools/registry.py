@@ -61,9 +61,16 @@ class Registry:
     def specs(self) -> list[ToolSpec]:
         return [entry.spec for entry in self._entries.values()]
 
-    def wire_tools(self) -> list[dict[str, Any]]:
-        """The `tools` array of a `tools/list` result."""
-        return [entry.wire for entry in self._entries.values()]
+    def spec(self, name: object) -> ToolSpec | None:
+        entry = self._entries.get(name) if isinstance(name, str) else None
+        return entry.spec if entry else None
+
+    def wire_tools(self, names: list[str] | None = None) -> list[dict[str, Any]]:
+        """The `tools` array of a `tools/list` result (only `names`, in declaration order, when given)."""
+        if names is None:
+            return [entry.wire for entry in self._entries.values()]
+        wanted = set(names)
+        return [entry.wire for name, entry in self._entries.items() if name in wanted]
 
     def call(self, name: str, arguments: Mapping[str, Any] | None, ctx: ToolContext) -> dict[str, Any]:
         """Run a tool and return a `CallToolResult` as a wire dict.

@@ -46,6 +46,19 @@ def challenge(error: AuthError) -> Response:
     return json_response(body, error.status, headers)
 
 
+def step_up(body: dict, scopes: tuple[str, ...]) -> Response:
+    """403 for a tool the token's scopes do not unlock: the challenge names every scope needed,
+    so the client can ask the user for a token with more scopes (MCP scope step-up)."""
+    description = f"Insufficient scope: requires {' '.join(scopes)}"
+    params = [
+        f"error={_quoted('insufficient_scope')}",
+        f"error_description={_quoted(description)}",
+        f"resource_metadata={_quoted(resource_metadata_url())}",
+        f"scope={_quoted(' '.join(scopes))}",
+    ]
+    return json_response(body, 403, {"WWW-Authenticate": "Bearer " + ", ".join(params)})
+
+
 def authenticate() -> Response | None:
     """Set `g.principal`, or answer the challenge. Runs as a before_request hook of /mcp."""
     verifier = current_app.extensions["cnpg_mcp"].verifier

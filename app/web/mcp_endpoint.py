@@ -9,7 +9,9 @@ from mcp_types.jsonrpc import INVALID_REQUEST
 
 from app.protocol.server import McpServer, Reply
 from app.tools.context import ToolContext
-from app.web.auth_guard import authenticate
+from app.tools.access_policy import kube_identity
+from app.tools.errors import ToolError
+from app.web.auth_guard import authenticate, step_up
 from app.web.origin_guard import host_allowed, origin_allowed
 from app.web.ratelimit import too_many, tool_call_allowed
 from app.web.replies import json_response, jsonrpc_error
@@ -67,11 +69,19 @@ def post() -> Response:
         if not allowed:
             return too_many(f"tools/call rate limit ({state.settings.tool_call_limit}) exceeded for this caller",
                             retry_after)
-    ctx = ToolContext(request_id=g.request_id, principal=principal, kube=state.kube, settings=state.settings)
+    try:
+        identity = kube_identity(principal, state.settings)
+    except ToolError as exc:
+        # The token is valid but cannot be mapped to a Kubernetes user: refuse before any call.
+        return json_response({"error": "access_denied", "error_description": str(exc)}, 403)
+    ctx = ToolContext(request_id=g.request_id, principal=principal, kube=state.kube, settings=state.settings,
+                      identity=identity)
     return _send(server.handle(decoded, ctx, headers, request.headers.items()))
 
 
 def _send(reply: Reply) -> Response:
+    if reply.step_up_scopes:
+        return step_up(reply.body or {}, reply.step_up_scopes)
     if reply.body is None:
         accepted = Response(status=reply.status)
         del accepted.headers["Content-Type"]  # 202 carries no body, so no media type

@@ -47,7 +47,8 @@ def authorization_server() -> Response:
     metadata: dict[str, Any] = {"issuer": document["issuer"]}
     metadata.update({field: document[field] for field in _AS_FIELDS if field in document})
     # Required scopes first, then what the provider offers; never the same scope twice.
-    metadata["scopes_supported"] = list(dict.fromkeys([*settings.oidc_scopes, *document.get("scopes_supported", [])]))
+    metadata["scopes_supported"] = list(dict.fromkeys([*settings.supported_scopes,
+                                                       *document.get("scopes_supported", [])]))
     registration = settings.dcr_proxy_url or document.get("registration_endpoint")
     if registration:
         metadata["registration_endpoint"] = registration
@@ -64,7 +65,7 @@ def protected_resource(resource_path: str = "mcp") -> Response:
     metadata = ProtectedResourceMetadata(
         resource=public_mcp_url(),
         authorization_servers=[state.settings.oidc_issuer],
-        scopes_supported=list(state.settings.oidc_scopes),
+        scopes_supported=state.settings.supported_scopes,
         bearer_methods_supported=["header"],
         resource_name="CloudNativePG MCP Server",
     )

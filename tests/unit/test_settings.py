@@ -209,3 +209,35 @@ def test_loopback_bind_is_accepted_without_authentication(bind: str) -> None:
 )
 def test_bind_is_loopback_only_for_addresses_on_this_machine(bind: str, loopback: bool) -> None:
     assert bind_is_loopback(bind) is loopback
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [({"MCP_SCOPE_READ": "cnpg:read"}, "MCP_SCOPE_READ"),
+     ({"MCP_SCOPE_READ": "cnpg:read", "MCP_SCOPE_WRITE": "cnpg:write", "MCP_SCOPE_ADMIN": "a b"}, "MCP_SCOPE_ADMIN"),
+     ({"KUBE_IMPERSONATE_USER_CLAIM": "not a claim!"}, "KUBE_IMPERSONATE_USER_CLAIM")],
+)
+def test_per_caller_settings_are_checked(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp", **env})
+
+    assert caught.value.variable == variable
+
+
+@pytest.mark.parametrize("env", [{"KUBE_IMPERSONATE": "true"},
+                                 {"MCP_SCOPE_READ": "r", "MCP_SCOPE_WRITE": "w", "MCP_SCOPE_ADMIN": "a"}])
+def test_per_caller_authorization_without_authentication_fails_closed(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+
+    assert caught.value.variable == "OIDC_ISSUER"
+
+
+def test_per_class_scopes_extend_the_supported_scopes() -> None:
+    settings = Settings.from_env({"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp",
+                                  "MCP_SCOPE_READ": "cnpg:read", "MCP_SCOPE_WRITE": "cnpg:write",
+                                  "MCP_SCOPE_ADMIN": "cnpg:admin", "KUBE_IMPERSONATE": "yes"})
+
+    assert settings.scoped_tools and settings.kube_impersonate
+    assert settings.supported_scopes == ["openid", "cnpg:read", "cnpg:write", "cnpg:admin"]
+    assert (settings.impersonate_user_claim, settings.impersonate_user_prefix) == ("sub", "oidc:")
