@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import kubernetes
 from kubernetes.client.rest import ApiException
-from urllib3.exceptions import HTTPError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, MaxRetryError, ReadTimeoutError
 from urllib3 import HTTPHeaderDict
 from urllib3.util.retry import Retry
 
@@ -43,6 +43,12 @@ class Identity:
             # value per header name, so the list travels in a private header that _repeat_groups expands.
             headers[_GROUPS_CARRIER] = json.dumps(list(self.groups))
         return headers
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A read timeout, bare or wrapped by urllib3's retry machinery."""
+    return isinstance(exc, ReadTimeoutError) or (
+        isinstance(exc, MaxRetryError) and isinstance(exc.reason, ReadTimeoutError))
 
 
 def _repeat_groups(request: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,19 +132,24 @@ class KubeAccess:
                 return fn(*args, **kwargs)
             except ApiException as exc:
                 raise from_api_exception(exc.status or 0, exc.body, doing) from None
-            except ReadTimeoutError:
-                if read:
-                    raise KubeUnavailable(f"Kubernetes API unavailable: no answer within {timeout:g}s to {doing}") from None
-                raise KubeUnavailable(
-                    f"Kubernetes API did not answer within {timeout:g}s to {doing}; the change may or may not "
-                    "have been applied: read the object before retrying"
-                ) from None
-            except (HTTPError, OSError):
+            except (HTTPError, OSError) as exc:
+                if _timed_out(exc):
+                    # Never retried: the full timeout was already spent, and a write may have been applied.
+                    raise self._timed_out(doing, read) from None
                 if attempt + 1 < attempts:
                     time.sleep(_READ_RETRY_DELAYS[attempt])
                     continue
                 raise KubeUnavailable(f"Kubernetes API unavailable: cannot connect to {doing}") from None
         raise KubeError(f"unreachable: {doing}")  # pragma: no cover - the loop always returns or raises
+
+    def _timed_out(self, doing: str, read: bool) -> KubeUnavailable:
+        timeout = self.settings.kube_timeout_seconds
+        if read:
+            return KubeUnavailable(f"Kubernetes API unavailable: no answer within {timeout:g}s to {doing}")
+        return KubeUnavailable(
+            f"Kubernetes API did not answer within {timeout:g}s to {doing}; the change may or may not "
+            "have been applied: read the object before retrying"
+        )
 
     def raw(self, doing: str, fn: Callable[..., Any], *args: Any, read: bool = True,
             identity: Identity | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -71,6 +71,15 @@ class GunicornServer:
         self.stop()
         raise RuntimeError(f"gunicorn did not become healthy in {timeout}s:\n{self.log_text()}")
 
+    def signal_term(self) -> None:
+        """SIGTERM to the gunicorn master only (graceful shutdown), as Kubernetes would send."""
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        assert self._proc is not None
+        return self._proc.wait(timeout=timeout)
+
     def log_text(self) -> str:
         return Path(self._log.name).read_text(errors="replace")
 
