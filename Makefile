@@ -20,9 +20,11 @@ node-clients: setup
 controlplane:
 	tools/controlplane/build.sh >/dev/null
 
-## Debian packages the tests start as real servers (redis-server for shared rate-limit counters).
+## Debian packages the tests start as real servers (redis-server for shared rate-limit counters,
+## nginx for the shipped reverse-proxy config).
 system-packages:
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
 ## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only). Uses KUBECONFIG,
 ## in-cluster config or ~/.kube/config; with none, starts a local control plane with a demo cluster.
