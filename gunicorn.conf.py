@@ -5,14 +5,30 @@ README), validated here in the master so a bad value stops the start with one
 line before any worker forks.
 """
 
+import glob
+import os
+import shutil
 import sys
+import tempfile
 
-from app.settings import Settings, SettingsError
+# --- Prometheus metrics across workers ---------------------------------------------------
+# Each worker writes its metric values to files in PROMETHEUS_MULTIPROC_DIR; /metrics adds them
+# up, so a scrape sees the whole server whichever worker answers it. The variable must be set
+# before prometheus_client is imported (app.settings imports the app package, hence
+# prometheus_client), so first thing here in the master, before any worker forks.
+_METRICS_DIR_OWNED = "CNPG_MCP_METRICS_DIR_OWNED"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cnpg-mcp-metrics-")
+    os.environ[_METRICS_DIR_OWNED] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+from app.settings import Settings, SettingsError  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR
 
 try:
     _settings = Settings.from_env()
 except SettingsError as _error:
     print(f"cnpg-mcp-server: configuration error: {_error}", file=sys.stderr)
+    if os.environ.get(_METRICS_DIR_OWNED):
+        shutil.rmtree(os.environ[_METRICS_DIR_OWNED], ignore_errors=True)
     sys.exit(2)
 
 # Loopback by default: without OIDC the endpoint is unauthenticated. The container sets 0.0.0.0:3000.
@@ -34,8 +50,9 @@ preload_app = False
 # Recycle workers now and then so a slow leak cannot grow without bound; jitter avoids all restarting at once.
 max_requests = 10_000
 max_requests_jitter = 1_000
-# Logs go to stdout/stderr for the container runtime to collect.
-accesslog = "-"
+# Logs go to stdout/stderr for the container runtime to collect. The access log is written by the
+# app itself (one JSON line per request with its request id, ACCESS_LOG), so gunicorn's is off.
+accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 # Request line and header limits: MCP requests are small; the body limit is MCP_MAX_BODY_BYTES.
@@ -48,3 +65,22 @@ proc_name = "cnpg-mcp-server"
 # gunicorn 27's control socket lives in $HOME, shared by every instance on the machine and
 # unwritable on a read-only root filesystem; this server is managed by signals instead.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Start from zero: files left by an earlier run in a given directory would be added up too."""
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    """A dead worker's counters stay in the totals; only its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    owned = os.environ.get(_METRICS_DIR_OWNED)
+    if owned and owned == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(owned, ignore_errors=True)

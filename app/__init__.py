@@ -18,7 +18,7 @@ from app.settings import SERVICE_NAME, Settings
 from app.tools.access_policy import ToolPolicy
 from app.tools.catalog import all_tools
 from app.tools.registry import Registry
-from app.web import health, mcp_endpoint, wellknown
+from app.web import access_log, health, mcp_endpoint, metrics_endpoint, wellknown
 from app.web.errors import register_error_handlers
 from app.web.ratelimit import create_limiter, limit_failed_auth
 from app.web.request_id import register_request_id
@@ -86,6 +86,8 @@ def create_app(
         limiter=limiter,
     )
     register_error_handlers(app)
+    access_log.install(app)
+    app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(mcp_endpoint.bp)

@@ -100,6 +100,14 @@ class Settings:
     # --- Logging -------------------------------------------------------
     log_level: str = "INFO"
     log_format: str = "json"
+    access_log: bool = True
+    """One JSON line per HTTP request (logger cnpg_mcp.access), whatever LOG_LEVEL says."""
+
+    # --- Metrics -------------------------------------------------------
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics at /metrics on the main port."""
+    metrics_allow_from: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    """Client networks (CIDRs) allowed to read /metrics; others get 403."""
 
     # --- gunicorn (read by gunicorn.conf.py) ---------------------------
     gunicorn_bind: str = "127.0.0.1:3000"
@@ -170,6 +178,9 @@ class Settings:
             kube_timeout_seconds=_float(env, "KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120.0),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS, upper=True),
             log_format=_choice(env, "LOG_FORMAT", "json", _LOG_FORMATS),
+            access_log=_bool(env, "ACCESS_LOG", True),
+            metrics_enabled=_bool(env, "METRICS_ENABLED", True),
+            metrics_allow_from=_networks(env, "METRICS_ALLOW_FROM", ("127.0.0.0/8", "::1/128")),
             gunicorn_bind=_bind(env, "GUNICORN_BIND", "127.0.0.1:3000"),
             gunicorn_workers=_int(env, "GUNICORN_WORKERS", 2, minimum=1, maximum=64),
             gunicorn_threads=_int(env, "GUNICORN_THREADS", 8, minimum=1, maximum=256),
@@ -379,6 +390,19 @@ def _storage_uri(env: Mapping[str, str], name: str) -> str:
     if not raw.startswith(schemes):
         raise SettingsError(name, "memory:// or a redis:// URI", raw.split("@")[-1])
     return raw
+
+
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    networks = _csv(env, name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(name, "comma-separated CIDRs like 127.0.0.0/8,10.0.0.0/8", network) from None
+    return tuple(str(ipaddress.ip_network(n, strict=False)) for n in networks)
 
 
 def _bind(env: Mapping[str, str], name: str, default: str) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import PyJWKClientError, PyJWKSetError
 
+from app import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +50,7 @@ class LastKnownGoodJWKClient(PyJWKClient):
             data = super().fetch_data()
             PyJWKSet.from_dict(data)  # an empty or unusable set is a failure, not a new good state
         except (PyJWKClientError, PyJWKSetError, ValueError) as exc:  # ValueError: a non-JSON body (an HTML error page)
+            metrics.JWKS_FETCHES.labels(outcome="error").inc()
             with self._state_lock:
                 self._failed_at = now
                 if self._usable(now):
@@ -57,6 +60,7 @@ class LastKnownGoodJWKClient(PyJWKClient):
             if self._good is None:
                 raise KeysUnavailable(f"Cannot fetch signing keys from {self.uri}") from None
             raise
+        metrics.JWKS_FETCHES.labels(outcome="ok").inc()
         with self._state_lock:
             self._good, self._good_at, self._failed_at = data, now, None
         return data

@@ -21,6 +21,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError, ReadTimeoutError
 from urllib3 import HTTPHeaderDict
 from urllib3.util.retry import Retry
 
+from app import metrics
 from app.kube.errors import KubeError, KubeNotConfigured, KubeUnavailable, from_api_exception
 from app.settings import Settings
 
@@ -115,6 +116,18 @@ class KubeAccess:
 
     def call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, identity: Identity | None = None,
              **kwargs: Any) -> T:
+        """`_call`, measured: latency by read/write and failures by error class (app.metrics)."""
+        started = time.monotonic()
+        try:
+            return self._call(doing, fn, *args, read=read, identity=identity, **kwargs)
+        except KubeError as exc:
+            metrics.KUBE_ERRORS.labels(error=type(exc).__name__).inc()
+            raise
+        finally:
+            metrics.KUBE_CALL_SECONDS.labels(kind="read" if read else "write").observe(time.monotonic() - started)
+
+    def _call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, identity: Identity | None = None,
+              **kwargs: Any) -> T:
         """Run one API call with timeouts, error mapping and (for reads) brief retries.
 
         `doing` describes the call for error messages ("list clusters in namespace 'db'").

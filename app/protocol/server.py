@@ -36,6 +36,7 @@ from mcp_types.jsonrpc import (
 )
 from pydantic import ValidationError
 
+from app import metrics
 from app.protocol.envelope import Message, read_message
 from app.protocol.errors import (
     ProtocolError,
@@ -309,6 +310,7 @@ class McpServer:
                 "client_id": ctx.principal.client_id, "tool": spec.name, "namespace": arguments.get("namespace"),
                 "outcome": "insufficient_scope", "duration_ms": 0.0,
             })
+            metrics.TOOL_CALLS.labels(tool=spec.name, outcome="insufficient_scope").inc()
             raise InsufficientScope(spec.name, self._policy.scopes_needed(spec), message.id)
         try:
             result = self._registry.call(params["name"], params.get("arguments"), ctx)
@@ -317,11 +319,17 @@ class McpServer:
         except UnknownToolError as exc:
             raise invalid_params(str(exc), message.id) from None
         finally:
+            seconds = time.monotonic() - started
+            # Only registered names become label values: a caller cannot mint new time series.
+            tool = spec.name if spec is not None else "unknown"
+            metrics.TOOL_CALLS.labels(tool=tool, outcome=outcome if spec is None or outcome != "unknown_tool"
+                                      else "exception").inc()
+            metrics.TOOL_CALL_SECONDS.labels(tool=tool).observe(seconds)
             audit.info("tool call", extra={
                 "event": "tool_call", "request_id": ctx.request_id, "subject": ctx.principal.subject,
                 "client_id": ctx.principal.client_id, "tool": params.get("name"),
                 "namespace": arguments.get("namespace"), "outcome": outcome,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                "duration_ms": round(seconds * 1000, 1),
                 "impersonated": ctx.identity.user if ctx.identity else None,
             })
 

@@ -7,6 +7,7 @@ import logging
 from flask import Response, current_app, g, request
 from mcp.server.auth.routes import build_resource_metadata_url
 
+from app import metrics
 from app.auth import AuthError
 from app.identity import ANONYMOUS
 from app.web.replies import json_response
@@ -72,6 +73,7 @@ def authenticate() -> Response | None:
         # Repeated Authorization headers arrive joined with "," (WSGI), which fails the Bearer format check.
         g.principal = verifier.verify(request.headers.get("Authorization"))
     except AuthError as error:
+        metrics.AUTH_FAILURES.labels(reason=error.reason).inc()
         audit.warning(
             "authentication failed",
             extra={"event": "auth_failure", "reason": error.reason, "status": error.status,

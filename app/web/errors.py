@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 from mcp_types.jsonrpc import INVALID_REQUEST
 from werkzeug.exceptions import HTTPException
 
+from app import metrics
 from app.web.ratelimit import retry_after_seconds
 from app.web.replies import json_response, jsonrpc_error
 
@@ -20,6 +21,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         status = exc.code or 500
         if status == 429:
+            # flask-limiter's only limit is the failed-authentication one (tools/call is counted in /mcp).
+            metrics.RATE_LIMITED.labels(limit="auth_failures").inc()
             retry = retry_after_seconds(app.extensions["cnpg_mcp"].limiter)
             return json_response({"error": "too_many_requests", "error_description": exc.description}, 429,
                                  {"Retry-After": str(retry)})

@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, Response, current_app, g, request
 from mcp_types.jsonrpc import INVALID_REQUEST
 
+from app import metrics
 from app.protocol.server import McpServer, Reply
 from app.tools.context import ToolContext
 from app.tools.access_policy import kube_identity
@@ -67,6 +68,7 @@ def post() -> Response:
     if isinstance(decoded, dict) and decoded.get("method") == "tools/call":
         allowed, retry_after = tool_call_allowed(state.limiter, state.settings, principal.subject)
         if not allowed:
+            metrics.RATE_LIMITED.labels(limit="tool_calls").inc()
             return too_many(f"tools/call rate limit ({state.settings.tool_call_limit}) exceeded for this caller",
                             retry_after)
     try:
