@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients controlplane system-packages run stdio test test-fast clean
+.PHONY: setup node-clients controlplane kustomize system-packages run stdio test test-fast clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,10 @@ node-clients: setup
 ## Build (once, cached in ~/.cache/cnpg-mcp) the local kube-apiserver and etcd used by tests and `make run`.
 controlplane:
 	tools/controlplane/build.sh >/dev/null
+
+## Build (once, cached in ~/.cache/cnpg-mcp) the pinned kustomize used to render k8s/ in tests.
+kustomize:
+	tools/kustomize/build.sh >/dev/null
 
 ## Debian packages the tests start as real servers (redis-server for shared rate-limit counters,
 ## nginx for the shipped reverse-proxy config).
@@ -36,7 +40,7 @@ stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients controlplane system-packages
+test: setup node-clients controlplane kustomize system-packages
 	$(BIN)/ruff check app devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 
