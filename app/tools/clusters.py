@@ -6,6 +6,7 @@ from typing import Any
 
 from app.kube import NotFound, cnpg, resources
 from app.tools.common import (
+    scale_schemas,
     get_or_explain,
     namespaces_to_list,
     CLUSTER_NAME,
@@ -364,6 +365,7 @@ def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     }
 
 
+_CLUSTER_SCALE_SCHEMAS = scale_schemas(CLUSTER_NAME, 100)
 CLUSTER_SCALE = ToolSpec(
     name="cluster_scale",
     title="Scale a PostgreSQL cluster",
@@ -371,16 +373,8 @@ CLUSTER_SCALE = ToolSpec(
         "Set the number of instances of a cluster. Scaling down removes replicas (the operator never removes "
         "the primary first); use dry_run to preview."
     ),
-    input_schema=obj(
-        {"name": CLUSTER_NAME, "namespace": NAMESPACE,
-         "instances": {"type": "integer", "minimum": 1, "maximum": 100}, "dry_run": DRY_RUN},
-        ["name", "namespace", "instances"],
-    ),
-    output_schema=obj(
-        {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
-         "previous_instances": {"type": "integer"}, "instances": {"type": "integer"}},
-        ["name", "namespace", "dry_run", "previous_instances", "instances"],
-    ),
+    input_schema=_CLUSTER_SCALE_SCHEMAS[0],
+    output_schema=_CLUSTER_SCALE_SCHEMAS[1],
     # Not destructive: replicas hold copies only, and the primary is never removed by scaling.
     hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
     handler=_scale,

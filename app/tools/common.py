@@ -130,3 +130,14 @@ def namespaces_to_list(ctx: ToolContext, plural: str = "clusters") -> list[str] 
         f"{ctx.identity.user} may not list {plural} in all namespaces: give a namespace, or ask the operator to "
         "list the namespaces to search in MCP_NAMESPACES"
     )
+
+
+def scale_schemas(name_schema: dict[str, Any], maximum: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Input and output schemas shared by the scale tools (cluster_scale, pooler_scale)."""
+    inputs = obj({"name": name_schema, "namespace": NAMESPACE,
+                  "instances": {"type": "integer", "minimum": 1, "maximum": maximum}, "dry_run": DRY_RUN},
+                 ["name", "namespace", "instances"])
+    outputs = obj({"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
+                   "previous_instances": {"type": "integer"}, "instances": {"type": "integer"}},
+                  ["name", "namespace", "dry_run", "previous_instances", "instances"])
+    return inputs, outputs

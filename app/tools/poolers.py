@@ -8,6 +8,7 @@ from app.kube import cnpg, resources
 from app.kube import poolers as kube_poolers
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    scale_schemas,
     get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
@@ -260,6 +261,7 @@ def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     }
 
 
+_POOLER_SCALE_SCHEMAS = scale_schemas(POOLER_NAME, MAX_POOLER_INSTANCES)
 POOLER_SCALE = ToolSpec(
     name="pooler_scale",
     title="Scale a PgBouncer pooler",
@@ -267,16 +269,8 @@ POOLER_SCALE = ToolSpec(
         "Set the number of PgBouncer pods of a pooler (1 to 10). Clients connected to a removed pod reconnect "
         "through the Service; use dry_run to preview."
     ),
-    input_schema=obj(
-        {"name": POOLER_NAME, "namespace": NAMESPACE,
-         "instances": {"type": "integer", "minimum": 1, "maximum": MAX_POOLER_INSTANCES}, "dry_run": DRY_RUN},
-        ["name", "namespace", "instances"],
-    ),
-    output_schema=obj(
-        {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
-         "previous_instances": {"type": "integer"}, "instances": {"type": "integer"}},
-        ["name", "namespace", "dry_run", "previous_instances", "instances"],
-    ),
+    input_schema=_POOLER_SCALE_SCHEMAS[0],
+    output_schema=_POOLER_SCALE_SCHEMAS[1],
     # Pooler pods hold no data: scaling down only moves client connections.
     hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
     handler=_scale,
