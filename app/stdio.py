@@ -30,8 +30,8 @@ def serve(server: McpServer, kube: KubeAccess, settings: Settings, stdin: TextIO
             reply = server.parse_error()
         else:
             reply = server.handle(decoded, ctx, headers=None)
-        if reply.body is not None:
-            stdout.write(json.dumps(reply.body, separators=(",", ":")) + "\n")
+        if reply.has_body:
+            stdout.write(reply.json() + "\n")
             stdout.flush()
 
 

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,6 +29,8 @@ from app.settings import Settings
 T = TypeVar("T")
 _GROUPS_CARRIER = "X-Cnpg-Mcp-Impersonate-Groups"
 _READ_RETRY_DELAYS = (0.2, 0.5)
+# Independent reads a request may have in flight besides its own (cluster_get: pods and events).
+_PREFETCH_PER_THREAD = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class KubeAccess:
         self.settings = settings
         self._lock = threading.Lock()
         self._client: kubernetes.client.ApiClient | None = None
+        self._prefetcher: ThreadPoolExecutor | None = None
 
     def api_client(self) -> kubernetes.client.ApiClient:
         """The shared client for this worker.
@@ -107,8 +111,8 @@ class KubeAccess:
                 )
             except (kubernetes.config.ConfigException, ValueError, OSError) as exc:
                 raise KubeNotConfigured(f"Cannot use kubeconfig {path}: {exc}") from None
-        # Connection pool sized to the worker's threads so concurrent tool calls do not queue.
-        config.connection_pool_maxsize = max(4, self.settings.gunicorn_threads)
+        # Connection pool sized for the worker's threads plus their prefetched reads, so nothing queues.
+        config.connection_pool_maxsize = max(4, self.settings.gunicorn_threads * (1 + _PREFETCH_PER_THREAD))
         # A refused connection never reached the server, so retrying it is safe even for writes;
         # a request that was sent is never re-sent here (reads are retried in `call`).
         config.retries = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0, backoff_factor=0.1)
@@ -164,9 +168,25 @@ class KubeAccess:
             "have been applied: read the object before retrying"
         )
 
+    def prefetch(self, read: Callable[[], T]) -> Future[T]:
+        """Start an independent read now and collect it with `.result()` later.
+
+        A tool that needs a Cluster, its pods and its events then waits for about one API round
+        trip instead of three, while still reporting errors in the order it checks them. The
+        worker's small pool is created on first use, after gunicorn forked the worker.
+        """
+        if self._prefetcher is None:
+            with self._lock:
+                if self._prefetcher is None:
+                    self._prefetcher = ThreadPoolExecutor(
+                        max_workers=max(2, self.settings.gunicorn_threads * _PREFETCH_PER_THREAD),
+                        thread_name_prefix="kube-prefetch",
+                    )
+        return self._prefetcher.submit(read)
+
     def raw(self, doing: str, fn: Callable[..., Any], *args: Any, read: bool = True,
             identity: Identity | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Like `call`, but returns the response JSON as dicts, skipping typed-model deserialization."""
+        """Like `call`, but parses the response bytes straight into dicts: no typed models, no text decoding pass."""
         response = self.call(doing, fn, *args, read=read, identity=identity, _preload_content=False, **kwargs)
         return json.loads(response.data)
 

@@ -40,15 +40,15 @@ def _word(plural: str) -> str:
 def list_objects(access: KubeAccess, plural: str, namespace: str, identity: Identity | None = None,
                  label_selector: str | None = None) -> list[JSON]:
     options = {"label_selector": label_selector} if label_selector else {}
-    found = access.call(f"list {_word(plural)}s in namespace {namespace!r}", custom_api(access).list_namespaced_custom_object,
+    found = access.raw(f"list {_word(plural)}s in namespace {namespace!r}", custom_api(access).list_namespaced_custom_object,
                         cnpg.GROUP, cnpg.VERSION, namespace, plural, read=True, identity=identity, **options)
     return list(found.get("items", []))
 
 
 def get_object(access: KubeAccess, plural: str, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return access.call(f"get {_word(plural)} {name!r} in namespace {namespace!r}",
-                       custom_api(access).get_namespaced_custom_object,
-                       cnpg.GROUP, cnpg.VERSION, namespace, plural, name, read=True, identity=identity)
+    return access.raw(f"get {_word(plural)} {name!r} in namespace {namespace!r}",
+                      custom_api(access).get_namespaced_custom_object,
+                      cnpg.GROUP, cnpg.VERSION, namespace, plural, name, read=True, identity=identity)
 
 
 def create_object(access: KubeAccess, plural: str, namespace: str, body: JSON, *, dry_run: bool,

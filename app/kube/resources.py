@@ -30,11 +30,11 @@ def list_clusters(access: KubeAccess, namespace: str | None, label_selector: str
     """Clusters in one namespace, or in every namespace when `namespace` is None."""
     options = {"label_selector": label_selector} if label_selector else {}
     if namespace is None:
-        found = access.call("list clusters in all namespaces", _custom(access).list_cluster_custom_object,
-                            cnpg.GROUP, cnpg.VERSION, cnpg.CLUSTERS, read=True, identity=identity, **options)
+        found = access.raw("list clusters in all namespaces", _custom(access).list_cluster_custom_object,
+                           cnpg.GROUP, cnpg.VERSION, cnpg.CLUSTERS, read=True, identity=identity, **options)
     else:
-        found = access.call(f"list clusters in namespace {namespace!r}", _custom(access).list_namespaced_custom_object,
-                            cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, read=True, identity=identity, **options)
+        found = access.raw(f"list clusters in namespace {namespace!r}", _custom(access).list_namespaced_custom_object,
+                           cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, read=True, identity=identity, **options)
     return list(found.get("items", []))
 
 

@@ -9,6 +9,7 @@ every transport (HTTP, stdio) shares one decision table.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -87,6 +88,26 @@ class Reply:
     body: dict[str, Any] | None = None
     step_up_scopes: tuple[str, ...] = ()
     """Set on a 403: every scope the call needs, for the transport's `insufficient_scope` challenge."""
+    encoded: str | None = None
+    """The whole message already encoded as JSON (a cached result spliced in); `body` is then None."""
+
+    @property
+    def has_body(self) -> bool:
+        return self.body is not None or self.encoded is not None
+
+    def json(self) -> str:
+        """The message as compact JSON text."""
+        if self.encoded is not None:
+            return self.encoded
+        return json.dumps(self.body, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class EncodedResult:
+    """A result validated and encoded once, then reused for every request that gets the same answer
+    (tools/list: 40 tool schemas cost milliseconds to validate and encode, per request otherwise)."""
+
+    text: str
 
 
 class InsufficientScope(Exception):
@@ -113,6 +134,7 @@ class McpServer:
         self._registry = registry
         self._policy = policy
         self._identity = identity
+        self._tool_lists: dict[tuple[str, tuple[str, ...]], EncodedResult] = {}
         self._server_info = t.Implementation(
             name=identity.name, title=identity.title, version=identity.version
         ).model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -223,6 +245,8 @@ class McpServer:
             version = (headers or {}).get(MCP_PROTOCOL_VERSION_HEADER) or DEFAULT_HEADERLESS_VERSION
         _validate_params(message, version)
         result = handler(message, version, ctx)
+        if isinstance(result, EncodedResult):
+            return Reply(200, encoded=_encoded_response(message.id, result))
         return Reply(200, _response(message.id, methods.serialize_server_result(message.method, version, result)))
 
     def _initialize(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
@@ -262,10 +286,16 @@ class McpServer:
         if message.method == "tools/call" and headers is not None:
             self._check_param_headers(message, headers)
         result = handler(message, verdict.protocol_version, ctx)
+        if isinstance(result, EncodedResult):
+            return Reply(200, encoded=_encoded_response(message.id, result))
+        body = methods.serialize_server_result(message.method, verdict.protocol_version, self._complete_modern(result))
+        return Reply(200, _response(message.id, body))
+
+    def _complete_modern(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Fields every stateless-era result carries."""
         result.setdefault("resultType", "complete")
         result["_meta"] = {t.SERVER_INFO_META_KEY: self._server_info}
-        body = methods.serialize_server_result(message.method, verdict.protocol_version, result)
-        return Reply(200, _response(message.id, body))
+        return result
 
     def _discover(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         return {
@@ -291,12 +321,22 @@ class McpServer:
     def _tools_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         if (message.params or {}).get("cursor") is not None:
             raise invalid_params("Invalid cursor: this server lists every tool in one page", message.id)
-        visible = [spec.name for spec in self._registry.specs() if self._policy.allows(spec, ctx.principal)]
-        result: dict[str, Any] = {"tools": self._registry.wire_tools(visible)}
+        visible = tuple(spec.name for spec in self._registry.specs() if self._policy.allows(spec, ctx.principal))
+        # Few distinct keys exist (protocol versions x scope classes), so the cache needs no bound.
+        key = (version, visible)
+        cached = self._tool_lists.get(key)
+        if cached is None:
+            cached = self._tool_lists[key] = self._encode_tools_list(version, visible)
+        return cached
+
+    def _encode_tools_list(self, version: str, visible: tuple[str, ...]) -> EncodedResult:
+        result: dict[str, Any] = {"tools": self._registry.wire_tools(list(visible))}
         if version in MODERN_VERSIONS:
             # With authentication the list may depend on the token's scopes: never share it between callers.
             result.update(ttlMs=_TOOL_LIST_TTL_MS, cacheScope="private" if self._policy.per_caller else "public")
-        return result
+            result = self._complete_modern(result)
+        wire = methods.serialize_server_result("tools/list", version, result)
+        return EncodedResult(json.dumps(wire, separators=(",", ":")))
 
     def _tools_call(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         params = message.params or {}
@@ -411,6 +451,11 @@ def _content_call(request_id: RequestId | None, fn: Callable[..., T], *args: Any
 
 def _response(request_id: RequestId | None, result: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _encoded_response(request_id: RequestId | None, result: EncodedResult) -> str:
+    """The same message as `_response`, with the result's JSON spliced in rather than re-encoded."""
+    return f'{{"jsonrpc":"2.0","id":{json.dumps(request_id)},"result":{result.text}}}'
 
 
 def _validate_params(message: Message, version: str) -> None:

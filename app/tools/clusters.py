@@ -94,9 +94,11 @@ def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace = args.get("namespace")
     if namespace is not None:
         check_namespace(ctx, namespace)
+        # The list is read while the namespace is checked; a missing namespace is still reported first.
+        listing = kube.prefetch(lambda: resources.list_clusters(kube, namespace, selector, ctx.identity))
         if not resources.namespace_exists(kube, namespace, ctx.identity):
             raise ToolError(f"Namespace {namespace!r} does not exist")
-        found, scope = resources.list_clusters(kube, namespace, selector, ctx.identity), f"namespace {namespace}"
+        found, scope = listing.result(), f"namespace {namespace}"
     else:
         searched = namespaces_to_list(ctx)
         if searched is None:
@@ -143,11 +145,14 @@ def pod_ready(pod: dict[str, Any]) -> bool:
 
 def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    cluster = get_cluster_or_explain(ctx, namespace, name)
     kube = kube_of(ctx)
+    # Three independent reads, in flight together; the Cluster's own errors still come first.
+    pods_ahead = kube.prefetch(lambda: resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}",
+                                                           ctx.identity))
+    events_ahead = kube.prefetch(lambda: resources.list_events(kube, namespace, "Cluster", name, ctx.identity))
+    cluster = get_cluster_or_explain(ctx, namespace, name)
     spec, status = cluster.get("spec", {}), cluster.get("status", {})
-    pods = resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}", ctx.identity)
-    events = resources.list_events(kube, namespace, "Cluster", name, ctx.identity)
+    pods, events = pods_ahead.result(), events_ahead.result()
     events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "", reverse=True)
     backup = spec.get("backup") or {}
     wal = spec.get("walStorage")

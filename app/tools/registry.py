@@ -19,6 +19,7 @@ from jsonschema.validators import Draft202012Validator
 
 from app.tools.context import ToolContext
 from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
+from app.tools.schema_check import SchemaCheck
 from app.tools.spec import PROJECT_NAME_RE, TOOL_NAME_RE, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,8 @@ class _Entry:
     spec: ToolSpec
     wire: dict[str, Any]
     """The `tools/list` entry, built once."""
-    check_input: Draft202012Validator
-    check_output: Draft202012Validator
+    check_input: SchemaCheck
+    check_output: SchemaCheck
 
 
 class Registry:
@@ -46,8 +47,8 @@ class Registry:
             self._entries[spec.name] = _Entry(
                 spec=spec,
                 wire=_wire_tool(spec),
-                check_input=Draft202012Validator(spec.input_schema),
-                check_output=Draft202012Validator(spec.output_schema),
+                check_input=SchemaCheck(spec.input_schema),
+                check_output=SchemaCheck(spec.output_schema),
             )
 
     def filtered(self, keep: Callable[[ToolSpec], bool]) -> Registry:
@@ -82,7 +83,7 @@ class Registry:
         if entry is None:
             raise UnknownToolError(name, self.names)
         args = dict(arguments or {})
-        problem = _first_violation(entry.check_input, args)
+        problem = entry.check_input.first_violation(args)
         if problem is not None:
             return error_result(f"Invalid arguments for tool {name!r}: {problem}")
         refusal = _namespace_refusal(args, ctx)
@@ -102,7 +103,7 @@ class Registry:
                 "Retrying will not help; report the request id to the server operator."
             )
         structured = dict(structured)
-        problem = _first_violation(entry.check_output, structured)
+        problem = entry.check_output.first_violation(structured)
         if problem is not None:
             log.error("tool %s returned output violating its schema: %s", name, problem)
             return error_result(
@@ -128,14 +129,6 @@ def _namespace_refusal(args: dict[str, Any], ctx: ToolContext) -> str | None:
 def error_result(message: str) -> dict[str, Any]:
     """A `CallToolResult` that tells the model what went wrong."""
     return {"content": [{"type": "text", "text": message}], "isError": True}
-
-
-def _first_violation(validator: Draft202012Validator, instance: Any) -> str | None:
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
-    if error is None:
-        return None
-    where = "/".join(str(part) for part in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
 
 
 def _check_declaration(spec: ToolSpec) -> None:

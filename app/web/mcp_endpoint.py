@@ -15,7 +15,7 @@ from app.tools.errors import ToolError
 from app.web.auth_guard import authenticate, step_up
 from app.web.origin_guard import host_allowed, origin_allowed
 from app.web.ratelimit import too_many, tool_call_allowed
-from app.web.replies import json_response, jsonrpc_error
+from app.web.replies import json_response, json_text_response, jsonrpc_error
 
 bp = Blueprint("mcp", __name__)
 
@@ -84,8 +84,8 @@ def post() -> Response:
 def _send(reply: Reply) -> Response:
     if reply.step_up_scopes:
         return step_up(reply.body or {}, reply.step_up_scopes)
-    if reply.body is None:
+    if not reply.has_body:
         accepted = Response(status=reply.status)
         del accepted.headers["Content-Type"]  # 202 carries no body, so no media type
         return accepted
-    return json_response(reply.body, reply.status)
+    return json_text_response(reply.json(), reply.status)

@@ -9,7 +9,12 @@ from flask import Response
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
+    return json_text_response(json.dumps(body, separators=(",", ":")), status, headers)
+
+
+def json_text_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response whose JSON is already encoded."""
+    response = Response(text, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value

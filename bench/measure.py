@@ -1,0 +1,76 @@
+"""Measurements taken from outside the server: direct Kubernetes API timings and process memory."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+
+@dataclass(frozen=True)
+class Timing:
+    count: int
+    p50_ms: float
+    p99_ms: float
+
+
+def time_loop(call: Callable[[], object], seconds: float, warmup: int = 20) -> Timing:
+    """Call `call` back to back for `seconds` (after `warmup` untimed calls); latency percentiles."""
+    for _ in range(warmup):
+        call()
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return Timing(len(samples), statistics.median(samples), cuts[98])
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size (what `ps` and the kubelet's working-set view start from)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size: pages shared by the forked workers counted once across them, which is
+    what the container's memory cgroup charges."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
+def check_answer(url: str, body: str, headers: dict[str, str], *, expect: str) -> dict:
+    """One request before each load run: the benchmark must never measure error answers."""
+    response = requests.post(url, data=body, headers=headers, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"{expect}: HTTP {response.status_code}: {response.text[:300]}")
+    payload = response.json()
+    result = payload.get("result")
+    if not isinstance(result, dict) or result.get("isError"):
+        raise RuntimeError(f"{expect}: unexpected answer {json.dumps(payload)[:300]}")
+    return result
+
+
+def first_success(url: str, body: str, headers: dict[str, str], timeout: float) -> float:
+    """Seconds until `url` first answers 200 to this request (polled every 5 ms)."""
+    began = time.perf_counter()
+    deadline = began + timeout
+    while time.perf_counter() < deadline:
+        try:
+            if requests.post(url, data=body, headers=headers, timeout=timeout).status_code == 200:
+                return time.perf_counter() - began
+        except requests.RequestException:
+            pass
+        time.sleep(0.005)
+    raise RuntimeError(f"no 200 from {url} within {timeout}s")
