@@ -34,8 +34,10 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class GunicornServer:
     """gunicorn with the shipped gunicorn.conf.py, serving `wsgi_target` on a free loopback port."""
 
-    def __init__(self, wsgi_target: str = "tests.support.wsgi_test_tools:app", workers: int = 2, **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, wsgi_target: str = "tests.support.wsgi_test_tools:app", workers: int = 2, *,
+                 port: int | None = None, **env: str) -> None:
+        """`port`: chosen in advance when something else must know the URL first (an IdP's resource)."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._wsgi_target = wsgi_target
         self._env = clean_env(
