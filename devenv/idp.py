@@ -419,7 +419,7 @@ class LocalIdP(LocalServer):
                 "response_types": ["code"],
                 "redirect_uris": redirect_uris,
                 "token_endpoint_auth_method": "none",
-                "scope": ALL_SCOPES,
+                "scope": f"{ALL_SCOPES} offline_access",  # people may get refresh tokens
             }
             for client_id, redirect_uris in PUBLIC_CLIENTS.items()
             if self.interactive  # only an interactive provider offers the grants these clients use

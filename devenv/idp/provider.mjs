@@ -137,7 +137,9 @@ provider.use(async (ctx, next) => {
 if (!registrationAdvertised) {
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.path === '/.well-known/openid-configuration' && ctx.body) delete ctx.body.registration_endpoint;
+    // oidc-provider serves the same document at both well-known paths (OIDC and RFC 8414).
+    const discovery = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
+    if (discovery.includes(ctx.path) && ctx.body) delete ctx.body.registration_endpoint;
   });
 }
 // Token endpoint errors are answered as JSON; log them too (which client, which error).

@@ -147,6 +147,8 @@ def test_registration_can_require_an_initial_access_token_and_stay_unadvertised(
                           headers={"Authorization": f"Bearer {INITIAL_ACCESS_TOKEN}"})
 
     assert "registration_endpoint" not in document
+    rfc8414 = requests.get(f"{interactive_idp.issuer}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert rfc8414["issuer"] == interactive_idp.issuer and "registration_endpoint" not in rfc8414
     assert "refresh_token" in document["grant_types_supported"]  # offered to people who log in
     assert (anonymous.status_code, anonymous.json()["error"]) == (401, "invalid_token")
     assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_token")

@@ -40,9 +40,10 @@ class GunicornServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._wsgi_target = wsgi_target
-        self._env = clean_env(
-            GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS=str(workers), LOG_LEVEL="WARNING", **env
-        )
+        # LOG_LEVEL=WARNING unless the test asks otherwise (e.g. INFO to read audit lines).
+        self._env = clean_env(**{
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": str(workers), "LOG_LEVEL": "WARNING", **env
+        })
         self._log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
         self._proc: subprocess.Popen[bytes] | None = None
 
