@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.auth import TokenVerifier
+from app.auth.registration import RegistrationProxy, build_proxy
 from app.kube import KubeAccess
 from app.logs import configure_logging
 from app.protocol.server import McpServer, ServerIdentity
@@ -18,7 +19,7 @@ from app.settings import SERVICE_NAME, Settings
 from app.tools.access_policy import ToolPolicy
 from app.tools.catalog import all_tools
 from app.tools.registry import Registry
-from app.web import access_log, health, mcp_endpoint, metrics_endpoint, wellknown
+from app.web import access_log, health, mcp_endpoint, metrics_endpoint, registration, wellknown
 from app.web.errors import register_error_handlers
 from app.web.ratelimit import create_limiter, limit_failed_auth
 from app.web.request_id import register_request_id
@@ -43,6 +44,8 @@ class AppState:
     verifier: TokenVerifier | None
     """None in insecure mode (no OIDC_ISSUER)."""
     limiter: Limiter
+    registration: RegistrationProxy | None = None
+    """The Dynamic Client Registration proxy at /register; None unless DCR_PROXY_BACKEND is set."""
 
 
 def create_app(
@@ -84,6 +87,7 @@ def create_app(
         kube=KubeAccess(settings),
         verifier=TokenVerifier(settings) if settings.auth_enabled else None,
         limiter=limiter,
+        registration=build_proxy(settings),
     )
     register_error_handlers(app)
     access_log.install(app)
@@ -91,6 +95,8 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(mcp_endpoint.bp)
+    if app.extensions["cnpg_mcp"].registration is not None:
+        registration.install(app, limiter, settings)
     if serve_http and not settings.auth_enabled:
         log.warning(
             "AUTHENTICATION IS OFF: OIDC_ISSUER is unset, so /mcp accepts requests without a token. "

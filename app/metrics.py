@@ -31,7 +31,13 @@ TOOL_CALL_SECONDS = Histogram(
 )
 AUTH_FAILURES = Counter("mcp_auth_failures_total", "Requests refused by token verification, by reason.", ["reason"])
 RATE_LIMITED = Counter(
-    "mcp_rate_limited_total", "Requests answered 429, by limit (auth_failures, tool_calls).", ["limit"]
+    "mcp_rate_limited_total", "Requests answered 429, by limit (auth_failures, tool_calls, registrations).",
+    ["limit"],
+)
+CLIENT_REGISTRATIONS = Counter(
+    "mcp_client_registrations_total",
+    "Requests to the registration proxy, by backend and outcome (registered, or the error code answered).",
+    ["backend", "outcome"],
 )
 KUBE_CALL_SECONDS = Histogram(
     "kube_api_call_seconds", "Duration of Kubernetes API calls (retries included), by kind (read or write).",

@@ -12,9 +12,12 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+
+from app.redirect_uris import UriError, parse_patterns
 
 SERVICE_NAME = "cnpg-mcp-server"
 
@@ -25,6 +28,9 @@ _LOG_FORMATS = ("json", "text")
 _ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
 _N = TypeVar("_N", int, float)
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DCR_BACKENDS = ("static", "upstream")
+# Desktop clients on this machine only, on whatever port they listen (RFC 8252 §7.3).
+DEFAULT_REDIRECT_URI_PATTERNS = ("http://127.0.0.1:*/*", "http://[::1]:*/*", "http://localhost:*/*")
 
 
 class SettingsError(ValueError):
@@ -76,6 +82,23 @@ class Settings:
     auth_failure_limit: str = "10/minute"
     tool_call_limit: str | None = None
     trusted_proxy_hops: int = 0
+
+    # --- Dynamic Client Registration proxy (docs/oidc.md) ---------------
+    dcr_backend: str | None = None
+    """None: no proxy; "static": hand out DCR_STATIC_CLIENT_ID; "upstream": forward to the IdP."""
+    dcr_redirect_uri_patterns: tuple[str, ...] = DEFAULT_REDIRECT_URI_PATTERNS
+    """Redirect URIs any registration may use (patterns, see app/redirect_uris.py)."""
+    dcr_static_client_id: str | None = None
+    dcr_static_redirect_uris: tuple[str, ...] = ()
+    """The redirect URIs (patterns) the pre-registered client allows at the IdP."""
+    dcr_upstream_registration_url: str | None = None
+    """Default: the `registration_endpoint` of the IdP's discovery document."""
+    dcr_upstream_initial_access_token: str | None = field(default=None, repr=False)
+    """A secret: never logged, never returned, kept out of repr()."""
+    dcr_upstream_anonymous: bool = False
+    """The upstream endpoint takes registrations without a token (Auth0's open DCR)."""
+    dcr_rate_limit: str = "10/hour"
+    """Registration requests per client address."""
 
     # --- Per-caller authorization ---------------------------------------
     scope_read: str | None = None
@@ -153,6 +176,15 @@ class Settings:
             oidc_jwks_uri=_url(env, "OIDC_JWKS_URI", keep_trailing_slash=True),
             oidc_scopes=_scopes(env, "OIDC_SCOPE"),
             dcr_proxy_url=_url(env, "DCR_PROXY_URL", keep_trailing_slash=True),
+            dcr_backend=_optional_choice(env, "DCR_PROXY_BACKEND", DCR_BACKENDS),
+            dcr_redirect_uri_patterns=_redirect_patterns(env, "DCR_REDIRECT_URI_PATTERNS",
+                                                         DEFAULT_REDIRECT_URI_PATTERNS),
+            dcr_static_client_id=_client_id(env, "DCR_STATIC_CLIENT_ID"),
+            dcr_static_redirect_uris=_redirect_patterns(env, "DCR_STATIC_REDIRECT_URIS", ()),
+            dcr_upstream_registration_url=_url(env, "DCR_UPSTREAM_REGISTRATION_URL", keep_trailing_slash=True),
+            dcr_upstream_initial_access_token=_secret(env, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN"),
+            dcr_upstream_anonymous=_bool(env, "DCR_UPSTREAM_ANONYMOUS", False),
+            dcr_rate_limit=_rate(env, "DCR_RATE_LIMIT", "10/hour") or "10/hour",
             oidc_algorithms=_algorithms(env, "OIDC_ALGORITHMS"),
             oidc_leeway_seconds=_int(env, "OIDC_LEEWAY_SECONDS", 60, minimum=0, maximum=300),
             oidc_http_timeout_seconds=_float(env, "OIDC_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=30.0),
@@ -201,10 +233,11 @@ class Settings:
             raise SettingsError("OIDC_AUDIENCE", "the audience(s) tokens must be issued for, when OIDC_ISSUER is set")
         if self.oidc_issuer is None:
             for name, value in (("OIDC_AUDIENCE", self.oidc_audiences), ("OIDC_JWKS_URI", self.oidc_jwks_uri),
-                                ("DCR_PROXY_URL", self.dcr_proxy_url)):
+                                ("DCR_PROXY_URL", self.dcr_proxy_url), ("DCR_PROXY_BACKEND", self.dcr_backend)):
                 if value:
                     # Fail closed: a half-configured OIDC must not silently run without authentication.
                     raise SettingsError("OIDC_ISSUER", f"to be set because {name} is set", None)
+        self._check_dcr()
         scoped = [v for v in (self.scope_read, self.scope_write, self.scope_admin) if v]
         if scoped and not all((self.scope_read, self.scope_write, self.scope_admin)):
             raise SettingsError("MCP_SCOPE_READ", "MCP_SCOPE_READ, MCP_SCOPE_WRITE and MCP_SCOPE_ADMIN all set, or none")
@@ -227,6 +260,33 @@ class Settings:
                 "is off; set OIDC_ISSUER, or MCP_INSECURE_ALLOW_REMOTE=true to accept the risk",
                 self.gunicorn_bind,
             )
+
+
+    def _check_dcr(self) -> None:
+        """Each backend's settings present, and none of the other backend's (a typo must not go unnoticed)."""
+        static = {"DCR_STATIC_CLIENT_ID": self.dcr_static_client_id,
+                  "DCR_STATIC_REDIRECT_URIS": self.dcr_static_redirect_uris}
+        upstream = {"DCR_UPSTREAM_REGISTRATION_URL": self.dcr_upstream_registration_url,
+                    "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": self.dcr_upstream_initial_access_token,
+                    "DCR_UPSTREAM_ANONYMOUS": self.dcr_upstream_anonymous}
+        for backend, names in (("static", static), ("upstream", upstream)):
+            if self.dcr_backend != backend:
+                for name, value in names.items():
+                    if value:
+                        raise SettingsError("DCR_PROXY_BACKEND", f"{backend} because {name} is set",
+                                            self.dcr_backend or "")
+        if self.dcr_backend == "static":
+            for name, value in static.items():
+                if not value:
+                    raise SettingsError(name, "to be set with DCR_PROXY_BACKEND=static (see docs/oidc.md)")
+        if self.dcr_backend == "upstream":
+            token, anonymous = self.dcr_upstream_initial_access_token, self.dcr_upstream_anonymous
+            if not token and not anonymous:
+                raise SettingsError("DCR_UPSTREAM_INITIAL_ACCESS_TOKEN",
+                                    "the IdP's initial access token (or DCR_UPSTREAM_INITIAL_ACCESS_TOKEN_FILE) with "
+                                    "DCR_PROXY_BACKEND=upstream, or DCR_UPSTREAM_ANONYMOUS=true for an open endpoint")
+            if token and anonymous:
+                raise SettingsError("DCR_UPSTREAM_ANONYMOUS", "false when an initial access token is set", "true")
 
 
 def bind_is_loopback(bind: str) -> bool:
@@ -312,6 +372,50 @@ def _url(env: Mapping[str, str], name: str, *, keep_trailing_slash: bool = False
         raise SettingsError(name, "an absolute http(s) URL without a fragment", raw)
     # Issuers are compared byte for byte with `iss`, so their trailing slash is significant.
     return raw if keep_trailing_slash else raw.rstrip("/")
+
+
+def _optional_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    return _choice(env, name, "", choices)
+
+
+def _redirect_patterns(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    patterns = _csv(env, name)
+    if not patterns:
+        return default
+    try:
+        parse_patterns(patterns)
+    except UriError as exc:
+        raise SettingsError(name, f"comma-separated redirect URI patterns (docs/oidc.md); {exc}") from None
+    return patterns
+
+
+def _client_id(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if raw and not re.fullmatch(r"[\x21-\x7e]{1,255}", raw):
+        raise SettingsError(name, "a client id of printable ASCII characters without spaces", raw)
+    return raw or None
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """`NAME`, or the contents of the file `NAME_FILE` names (a mounted Secret). Never echoed in errors."""
+    value, file_name = env.get(name, "").strip(), env.get(f"{name}_FILE", "").strip()
+    if value and file_name:
+        raise SettingsError(name, f"either {name} or {name}_FILE, not both")
+    if file_name:
+        try:
+            value = Path(file_name).read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{name}_FILE", "a readable file holding the secret",
+                                f"{file_name} ({type(exc).__name__})") from None
+        if not value:
+            raise SettingsError(f"{name}_FILE", "a file holding the secret, not an empty one", file_name)
+    if value and not re.fullmatch(r"[\x21-\x7e]+", value):
+        # It goes into an Authorization header; the value itself is never shown.
+        raise SettingsError(name, "a token of printable ASCII characters without spaces (value not shown)")
+    return value or None
 
 
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:

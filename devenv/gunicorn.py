@@ -30,15 +30,17 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class GunicornServer:
     """gunicorn -c gunicorn.conf.py serving `wsgi_target`; `extra_args` override the config file."""
 
-    def __init__(self, wsgi_target: str = "tests.support.wsgi_test_tools:app", workers: int = 2,
-                 extra_args: tuple[str, ...] = (), **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, wsgi_target: str = "tests.support.wsgi_test_tools:app", workers: int = 2, *,
+                 port: int | None = None, extra_args: tuple[str, ...] = (), **env: str) -> None:
+        """`port`: chosen in advance when something else must know the URL first (an IdP's resource)."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._wsgi_target = wsgi_target
         self._extra_args = list(extra_args)
-        self._env = clean_env(
-            GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS=str(workers), LOG_LEVEL="WARNING", **env
-        )
+        # LOG_LEVEL=WARNING unless the caller asks otherwise (e.g. INFO to read audit lines).
+        self._env = clean_env(**{
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": str(workers), "LOG_LEVEL": "WARNING", **env
+        })
         self._log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -8,6 +8,10 @@ on one fixed port, so its issuer URL never changes during a test session.
 
     with LocalIdP(resources=["https://mcp.example.test/mcp"]) as idp:
         token = idp.token(scope="openid mcp:tools")
+
+With `interactive=True` people can log in too (oidc-provider's development login and consent pages,
+which accept any login): `idp.authorize(url, redirect_uri)` submits those forms over plain HTTP, as
+a browser would, and returns the final redirect carrying the authorization code.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import shutil
 import sys
 import tempfile
 import time
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import jwt
 import requests
@@ -39,6 +46,9 @@ CLIENT_SECRETS: dict[str, str] = {
     "mcp-client": "mcp-client-secret",
     "mcp-client-es": "mcp-client-es-secret",
 }
+# A pre-registered *public* client (no secret, PKCE, authorization code) for people: a "native" app, so
+# the provider lets its loopback redirect URIs use any port (RFC 8252 §7.3), as Entra ID and Google do.
+PUBLIC_CLIENTS: dict[str, list[str]] = {"mcp-public": ["http://127.0.0.1/callback"]}
 # Port collisions (free_port races another process) are retried with fresh ports on first start.
 _PORT_ATTEMPTS = 3
 
@@ -106,14 +116,25 @@ class LocalIdP(LocalServer):
         registration: bool = False,
         access_token_ttl: int = 300,
         *,
+        initial_access_token: str | None = None,
+        advertise_registration: bool = True,
+        interactive: bool = False,
         start_timeout: float = 30.0,
         verbose: bool = True,
     ) -> None:
+        """`initial_access_token`: /reg requires it as a bearer token (needs `registration`).
+        `advertise_registration=False` keeps /reg out of discovery. `interactive` turns the
+        development login and consent pages on (authorization code flow with PKCE)."""
         if not resources:
             raise ValueError("LocalIdP needs at least one resource indicator (the first is the default audience)")
+        if initial_access_token and not registration:
+            raise ValueError("initial_access_token needs registration=True")
         self.resources = list(resources)
         self.registration = registration
         self.access_token_ttl = access_token_ttl
+        self.initial_access_token = initial_access_token
+        self.advertise_registration = advertise_registration
+        self.interactive = interactive
         self._start_timeout = start_timeout
         self._verbose = verbose
         self._proc: ManagedProcess | None = None
@@ -177,6 +198,11 @@ class LocalIdP(LocalServer):
         return f"{self.issuer}/token"
 
     @property
+    def registration_endpoint(self) -> str:
+        """Where /reg is served when `registration` is on (advertised in discovery or not)."""
+        return f"{self.issuer}/reg"
+
+    @property
     def default_resource(self) -> str:
         return self.resources[0]
 
@@ -220,6 +246,37 @@ class LocalIdP(LocalServer):
         if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
             raise TokenRequestError(response.status_code, body)
         return body["access_token"]
+
+    def authorize(self, authorization_url: str, redirect_uri: str, login: str = "alice",
+                  timeout: float = 10.0) -> str:
+        """Log in and consent as a person would, over plain HTTP: follow the provider's redirects,
+        submit each HTML form it shows (login, then consent), and stop at the redirect to
+        `redirect_uri`, which is returned (with `code`, `state` and `iss`) and not followed.
+
+        Raises:
+            RuntimeError: the provider answered something else (an error page, a redirect elsewhere).
+        """
+        if not self.interactive:
+            raise RuntimeError("LocalIdP(interactive=True) is needed to log in")
+        with requests.Session() as browser:
+            response = browser.get(authorization_url, allow_redirects=False, timeout=timeout)
+            for _ in range(10):
+                if response.is_redirect:
+                    location = urljoin(response.url, response.headers["Location"])
+                    if location.startswith(redirect_uri):
+                        return location
+                    response = browser.get(location, allow_redirects=False, timeout=timeout)
+                    continue
+                form = _HtmlForm.first_in(response.text) if response.status_code == 200 else None
+                if form is None:
+                    raise RuntimeError(f"expected a login or consent form, got HTTP {response.status_code}: "
+                                       f"{response.text[:500]}")
+                fields = dict(form.fields)
+                if fields.get("prompt") == "login":
+                    fields.update(login=login, password="any password")
+                response = browser.post(urljoin(response.url, form.action), data=fields, allow_redirects=False,
+                                        timeout=timeout)
+        raise RuntimeError(f"no redirect to {redirect_uri} after 10 steps of the login")
 
     # ----- minting tokens with the IdP's own keys ----------------------------------------
 
@@ -306,9 +363,13 @@ class LocalIdP(LocalServer):
             "CLIENTS_FILE": str(self.workdir / "clients.json"),
             "RESOURCES": ",".join(self.resources),
             "REGISTRATION": "true" if self.registration else "false",
+            "REGISTRATION_ADVERTISED": "true" if self.advertise_registration else "false",
+            "INTERACTIVE": "true" if self.interactive else "false",
             "ACCESS_TOKEN_TTL": str(self.access_token_ttl),
             "NODE_MODULES_DIR": str(modules),
         }
+        if self.initial_access_token:
+            settings["INITIAL_ACCESS_TOKEN"] = self.initial_access_token
         env_binary = shutil.which("env") or "/usr/bin/env"
         return [env_binary, "-u", "NODE_OPTIONS", *(f"{k}={v}" for k, v in settings.items()), node, str(SCRIPT)]
 
@@ -350,6 +411,18 @@ class LocalIdP(LocalServer):
                 "scope": ALL_SCOPES,
             }
             for client_id, secret in CLIENT_SECRETS.items()
+        ] + [
+            {
+                "client_id": client_id,
+                "application_type": "native",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "redirect_uris": redirect_uris,
+                "token_endpoint_auth_method": "none",
+                "scope": f"{ALL_SCOPES} offline_access",  # people may get refresh tokens
+            }
+            for client_id, redirect_uris in PUBLIC_CLIENTS.items()
+            if self.interactive  # only an interactive provider offers the grants these clients use
         ]
         pki.write_private(self.workdir / "clients.json", json.dumps(clients, indent=2).encode())
 
@@ -357,3 +430,31 @@ class LocalIdP(LocalServer):
         if self._proc is None:
             return ""
         return f"--- oidc-provider log ({self._proc.log_path}), last lines ---\n{self._proc.log_tail()}"
+
+
+class _HtmlForm(HTMLParser):
+    """The first <form> of a page: its action and its named inputs (enough for oidc-provider's dev pages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: list[tuple[str, str]] = []
+        self._inside = False
+        self._done = False
+
+    @classmethod
+    def first_in(cls, html: str) -> _HtmlForm | None:
+        parser = cls()
+        parser.feed(html)
+        return parser if parser.action is not None else None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: unescape(value or "") for name, value in attrs}
+        if tag == "form" and not self._done and self.action is None:
+            self.action, self._inside = values.get("action", ""), True
+        elif tag == "input" and self._inside and values.get("name"):
+            self.fields.append((values["name"], values.get("value", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._inside:
+            self._inside, self._done = False, True

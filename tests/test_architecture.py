@@ -9,7 +9,8 @@ import pytest
 
 APP = Path(__file__).resolve().parents[1] / "app"
 
-# Which app packages each layer may import (besides itself and the leaf modules settings/logs/identity/metrics).
+# Which app packages each layer may import (besides itself and the leaf modules settings/logs/identity/metrics/
+# redirect_uris).
 ALLOWED = {
     "web": {"protocol", "tools", "kube", "auth"},
     "protocol": {"tools"},
@@ -17,7 +18,7 @@ ALLOWED = {
     "kube": set(),
     "auth": set(),
 }
-LEAVES = {"settings", "logs", "identity", "metrics"}
+LEAVES = {"settings", "logs", "identity", "metrics", "redirect_uris"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -61,3 +62,12 @@ def test_module_imports_only_downward(path: Path) -> None:
 
 def test_every_layer_exists_so_the_rules_above_are_not_vacuous() -> None:
     assert {p.relative_to(APP).parts[0] for p in _modules() if len(p.relative_to(APP).parts) > 1} >= set(ALLOWED)
+
+
+@pytest.mark.parametrize("leaf", sorted(LEAVES))
+def test_leaf_modules_import_only_other_leaves(leaf: str) -> None:
+    """Any layer may import a leaf, so a leaf importing a layer would make a cycle (settings → auth → settings)."""
+    imports = _imports(APP / f"{leaf}.py")
+
+    layers = {name.split(".")[1] for name in imports if name.startswith("app.") and name.count(".") >= 1}
+    assert layers <= LEAVES, f"app/{leaf}.py imports {layers - LEAVES}"

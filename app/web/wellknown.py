@@ -4,6 +4,7 @@ protected-resource metadata. Public, no authentication."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app
 from mcp.shared.auth import ProtectedResourceMetadata
@@ -49,10 +50,23 @@ def authorization_server() -> Response:
     # Required scopes first, then what the provider offers; never the same scope twice.
     metadata["scopes_supported"] = list(dict.fromkeys([*settings.supported_scopes,
                                                        *document.get("scopes_supported", [])]))
-    registration = settings.dcr_proxy_url or document.get("registration_endpoint")
+    # DCR_PROXY_URL wins even with the built-in proxy on: the operator may publish it elsewhere (another
+    # host, an ingress path) and route that to this server's /register.
+    builtin = proxy_registration_url() if state.registration is not None else None
+    registration = settings.dcr_proxy_url or builtin or document.get("registration_endpoint")
     if registration:
         metadata["registration_endpoint"] = registration
     return json_response(metadata)
+
+
+def proxy_registration_url() -> str:
+    """The built-in proxy's public URL: `/register` beside `/mcp` (MCP_PUBLIC_URL's last segment
+    replaced), so a path prefix that reaches /mcp reaches it too."""
+    parts = urlsplit(public_mcp_url())
+    path = parts.path.rstrip("/")
+    if path.endswith("/mcp"):
+        path = path[: -len("/mcp")]
+    return urlunsplit((parts.scheme, parts.netloc, path + "/register", "", ""))
 
 
 @bp.get("/.well-known/oauth-protected-resource")

@@ -1,5 +1,6 @@
 // A local OpenID Provider for tests: panva's oidc-provider 9.13.3 issuing RFC 9068 JWT access
-// tokens for client_credentials, with the audience chosen by resource indicators (RFC 8707).
+// tokens for client_credentials (and, when INTERACTIVE, the authorization code flow with PKCE),
+// with the audience chosen by resource indicators (RFC 8707).
 // devenv/idp.py (LocalIdP) starts it; every setting comes from the environment:
 //
 //   PORT              port to listen on (127.0.0.1 only)
@@ -7,7 +8,12 @@
 //   KEYS_FILE         private JWKS JSON: one RSA 2048 key (RS256) and one EC P-256 key (ES256)
 //   CLIENTS_FILE      JSON list of static client metadata
 //   RESOURCES         comma-separated allowed resource indicators; the first is the default
-//   REGISTRATION      "true" enables open dynamic client registration at /reg (default "false")
+//   REGISTRATION      "true" enables dynamic client registration at /reg (default "false")
+//   INITIAL_ACCESS_TOKEN  with REGISTRATION: /reg then requires `Authorization: Bearer <this>` (RFC 7591 §3)
+//   REGISTRATION_ADVERTISED  "false" keeps /reg out of discovery (an IdP whose registration API is for
+//                     operators only, as Okta's is): MCP clients then fall back to the MCP server's /register
+//   INTERACTIVE       "true" enables oidc-provider's development login and consent pages, so the
+//                     authorization code flow can be driven over HTTP (any login and password are accepted)
 //   ACCESS_TOKEN_TTL  access token lifetime in seconds (default 300)
 //   NODE_MODULES_DIR  where oidc-provider is installed (default: tests/clients/node/node_modules)
 //
@@ -55,11 +61,17 @@ const clients = JSON.parse(readFileSync(required('CLIENTS_FILE'), 'utf8'));
 const resources = required('RESOURCES').split(',').map((s) => s.trim()).filter(Boolean);
 if (resources.length === 0) fail('RESOURCES lists no resource indicator');
 const registration = (process.env.REGISTRATION || 'false').toLowerCase() === 'true';
+const initialAccessToken = process.env.INITIAL_ACCESS_TOKEN || undefined;
+const registrationAdvertised = (process.env.REGISTRATION_ADVERTISED || 'true').toLowerCase() === 'true';
+const interactive = (process.env.INTERACTIVE || 'false').toLowerCase() === 'true';
+if (initialAccessToken && !registration) fail('INITIAL_ACCESS_TOKEN needs REGISTRATION=true');
 const accessTokenTTL = Number.parseInt(process.env.ACCESS_TOKEN_TTL || '300', 10);
 if (!Number.isInteger(port) || port <= 0) fail(`PORT must be a port number, got ${process.env.PORT}`);
 if (!Number.isInteger(accessTokenTTL) || accessTokenTTL <= 0) fail('ACCESS_TOKEN_TTL must be a positive integer');
 
-const SCOPES = ['openid', 'cnpg:read', 'cnpg:write', 'cnpg:admin', 'mcp:tools'];
+// offline_access (refresh tokens, for people who log in) only with INTERACTIVE: it is what makes
+// oidc-provider offer the refresh_token grant, and a machine-only IdP should not list it.
+const SCOPES = ['openid', 'cnpg:read', 'cnpg:write', 'cnpg:admin', 'mcp:tools', ...(interactive ? ['offline_access'] : [])];
 const defaultResource = resources[0];
 const allowed = new Set(resources);
 
@@ -68,7 +80,7 @@ const provider = new Provider(issuer, {
   jwks,
   // Requested scopes outside this list are silently dropped from tokens (as real IdPs do).
   scopes: SCOPES,
-  // A fixed random secret per process: only interactive flows use cookies, and we have none.
+  // A random secret per process: only the interactive flow uses cookies, within one login.
   cookies: { keys: [crypto.randomUUID()] },
   ttl: {
     // Both set so the provider does not warn; a resource server's accessTokenTTL wins anyway.
@@ -78,10 +90,12 @@ const provider = new Provider(issuer, {
   features: {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
-    // No login UI: with devInteractions off nobody can log in interactively, which is the point.
-    devInteractions: { enabled: false },
-    // false simulates an IdP without DCR: registration_endpoint disappears from discovery.
-    registration: { enabled: registration },
+    // No login UI unless INTERACTIVE: then nobody can log in interactively, which is the point.
+    // The development pages accept any login and ask for consent: enough to drive the code flow over HTTP.
+    devInteractions: { enabled: interactive },
+    // false simulates an IdP without DCR: registration_endpoint disappears from discovery. A string
+    // initialAccessToken is a fixed token /reg requires (Keycloak's initial access tokens work alike).
+    registration: { enabled: registration, initialAccessToken },
     resourceIndicators: {
       enabled: true,
       // Used when the client sends no resource=, so every token is audience-restricted.
@@ -119,6 +133,15 @@ provider.use(async (ctx, next) => {
     console.log(`${new Date().toISOString()} ${ctx.method} ${ctx.path} ${ctx.status} ${ms.toFixed(1)}ms`);
   }
 });
+// An IdP whose registration API exists but is not published (REGISTRATION_ADVERTISED=false).
+if (!registrationAdvertised) {
+  provider.use(async (ctx, next) => {
+    await next();
+    // oidc-provider serves the same document at both well-known paths (OIDC and RFC 8414).
+    const discovery = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
+    if (discovery.includes(ctx.path) && ctx.body) delete ctx.body.registration_endpoint;
+  });
+}
 // Token endpoint errors are answered as JSON; log them too (which client, which error).
 provider.on('grant.error', (ctx, err) => {
   console.log(`grant.error client=${ctx.oidc?.client?.clientId ?? '-'} ${err.error ?? err.name}: ${err.error_description ?? err.message}`);
@@ -129,7 +152,9 @@ provider.on('server_error', (_ctx, err) => {
 
 const server = provider.listen(port, '127.0.0.1', () => {
   const kids = jwks.keys.map((k) => `${k.kid}(${k.alg})`).join(' ');
-  console.log(`idp: listening on ${issuer} resources=${resources.join(' ')} registration=${registration} keys=${kids}`);
+  console.log(`idp: listening on ${issuer} resources=${resources.join(' ')} registration=${registration} `
+    + `initialAccessToken=${initialAccessToken ? 'required' : 'no'} advertised=${registrationAdvertised} `
+    + `interactive=${interactive} keys=${kids}`);
 });
 // EADDRINUSE and friends: exit with the reason in the log, which LocalIdP reads to retry a port.
 server.on('error', (err) => {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import kubernetes
 import pytest
@@ -78,8 +79,11 @@ def idp_factory() -> Iterator[Callable[..., LocalIdP]]:
     """
     started: list[LocalIdP] = []
 
-    def start(resources: list[str], registration: bool = False, access_token_ttl: int = 300) -> LocalIdP:
-        provider = LocalIdP(resources=resources, registration=registration, access_token_ttl=access_token_ttl)
+    def start(resources: list[str], registration: bool = False, access_token_ttl: int = 300,
+              **options: Any) -> LocalIdP:
+        """`options`: LocalIdP's keyword-only ones (initial_access_token, advertise_registration, interactive)."""
+        provider = LocalIdP(resources=resources, registration=registration, access_token_ttl=access_token_ttl,
+                            **options)
         started.append(provider)
         return provider.start()
 

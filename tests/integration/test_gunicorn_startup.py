@@ -26,6 +26,8 @@ def _start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"GUNICORN_BIND": "0.0.0.0:3000"}, "GUNICORN_BIND"),
         ({"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_AUDIENCE"),
+        ({"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp", "DCR_PROXY_BACKEND": "upstream"},
+         "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN"),
     ],
 )
 def test_gunicorn_refuses_to_start_with_one_line_naming_the_bad_variable(env: dict[str, str], variable: str) -> None:

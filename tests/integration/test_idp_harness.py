@@ -5,11 +5,14 @@ against the served JWKS, the OAuth errors, key rotation, outages, and Redis rest
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
@@ -120,6 +123,69 @@ def test_registration_endpoint_is_advertised_and_usable_when_enabled(dcr_idp: Lo
     token = response.json()["access_token"]
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     assert verify(dcr_idp, token)["client_id"] == client["client_id"]
+
+
+INITIAL_ACCESS_TOKEN = "harness-initial-access-token"
+
+
+@pytest.fixture(scope="module")
+def interactive_idp(idp_factory: Callable[..., LocalIdP]) -> LocalIdP:
+    """People can log in; /reg needs an initial access token and is not advertised."""
+    return idp_factory([IDP_RESOURCE], registration=True, initial_access_token=INITIAL_ACCESS_TOKEN,
+                       advertise_registration=False, interactive=True)
+
+
+def test_registration_can_require_an_initial_access_token_and_stay_unadvertised(interactive_idp: LocalIdP) -> None:
+    document = interactive_idp.discovery()
+    metadata = {"redirect_uris": ["http://127.0.0.1:5123/callback"], "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"], "application_type": "native"}
+
+    anonymous = requests.post(interactive_idp.registration_endpoint, json=metadata, timeout=10)
+    wrong = requests.post(interactive_idp.registration_endpoint, json=metadata, timeout=10,
+                          headers={"Authorization": "Bearer not-the-token"})
+    right = requests.post(interactive_idp.registration_endpoint, json=metadata, timeout=10,
+                          headers={"Authorization": f"Bearer {INITIAL_ACCESS_TOKEN}"})
+
+    assert "registration_endpoint" not in document
+    rfc8414 = requests.get(f"{interactive_idp.issuer}/.well-known/oauth-authorization-server", timeout=10).json()
+    assert rfc8414["issuer"] == interactive_idp.issuer and "registration_endpoint" not in rfc8414
+    assert "refresh_token" in document["grant_types_supported"]  # offered to people who log in
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "invalid_token")
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_token")
+    assert right.status_code == 201 and "client_secret" not in right.json()
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = base64.urlsafe_b64encode(os.urandom(40)).decode().rstrip("=")
+    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def test_a_person_logs_in_with_the_public_client_on_any_loopback_port(interactive_idp: LocalIdP) -> None:
+    """The authorization code flow with PKCE, driven through the login and consent forms."""
+    redirect_uri = "http://127.0.0.1:61234/callback"  # mcp-public lists http://127.0.0.1/callback: any port
+    verifier, challenge = _pkce()
+    document = interactive_idp.discovery()
+    url = document["authorization_endpoint"] + "?" + urlencode({
+        "response_type": "code", "client_id": "mcp-public", "redirect_uri": redirect_uri, "state": "st-1",
+        "code_challenge": challenge, "code_challenge_method": "S256", "scope": "openid", "resource": IDP_RESOURCE,
+    })
+
+    callback = interactive_idp.authorize(url, redirect_uri, login="bob")
+    query = parse_qs(urlsplit(callback).query)
+    exchanged = requests.post(document["token_endpoint"], timeout=10, data={
+        "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": redirect_uri,
+        "client_id": "mcp-public", "code_verifier": verifier, "resource": IDP_RESOURCE})
+
+    assert (query["state"], query["iss"]) == (["st-1"], [interactive_idp.issuer])
+    assert exchanged.status_code == 200, exchanged.text
+    claims = verify(interactive_idp, exchanged.json()["access_token"])
+    assert (claims["sub"], claims["client_id"], claims["scope"]) == ("bob", "mcp-public", "openid")
+
+
+def test_the_non_interactive_provider_lets_nobody_log_in(idp: LocalIdP) -> None:
+    with pytest.raises(RuntimeError, match="interactive=True"):
+        idp.authorize(f"{idp.issuer}/auth", "http://127.0.0.1/callback")
+    assert "refresh_token" not in idp.discovery()["grant_types_supported"]
 
 
 # ----- tokens ----------------------------------------------------------------------------

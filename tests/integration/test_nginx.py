@@ -23,6 +23,7 @@ from tests.support.processes import GunicornServer
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 FAILURES_ALLOWED = 3
+REGISTRATIONS_ALLOWED = 2
 
 
 class _SourceAddressAdapter(HTTPAdapter):
@@ -48,6 +49,10 @@ class Client:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.get(f"{self.proxy.url}{path}", verify=self.verify, timeout=10, **kwargs)
 
+    def register(self) -> requests.Response:
+        return self.session.post(f"{self.proxy.url}/register", json={"redirect_uris": ["http://127.0.0.1:5000/callback"]},
+                                 verify=self.verify, timeout=10)
+
     def post_mcp(self, token: str | None, headers: dict[str, str] | None = None) -> requests.Response:
         merged = {**ACCEPT, **(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         return self.session.post(f"{self.proxy.url}/mcp", json=LIST, headers=merged, verify=self.verify, timeout=10)
@@ -63,6 +68,10 @@ def proxied(idp: LocalIdP) -> Iterator[tuple[GunicornServer, LocalNginx]]:
         TRUSTED_PROXY_HOPS="1",
         AUTH_FAILURE_LIMIT=f"{FAILURES_ALLOWED}/minute",
         MCP_ALLOWED_HOSTS="localhost",
+        DCR_PROXY_BACKEND="static",
+        DCR_STATIC_CLIENT_ID="mcp-public",
+        DCR_STATIC_REDIRECT_URIS="http://127.0.0.1:*/callback",
+        DCR_RATE_LIMIT=f"{REGISTRATIONS_ALLOWED}/minute",
     ) as gunicorn:
         with LocalNginx(upstream=f"127.0.0.1:{gunicorn.port}") as nginx:
             yield gunicorn, nginx
@@ -136,3 +145,24 @@ def test_body_limit_matches_the_app_default(nginx: LocalNginx) -> None:
     )
     assert too_big.status_code == 413
     assert too_big.headers["Server"].startswith("nginx")  # refused before reaching gunicorn
+
+
+def test_registration_proxy_is_reached_through_nginx_and_advertised_with_the_public_url(nginx: LocalNginx) -> None:
+    client = Client(nginx, "127.0.0.3")
+
+    registered = client.register()
+    metadata = client.get("/.well-known/oauth-authorization-server").json()
+
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["client_id"] == "mcp-public"
+    assert metadata["registration_endpoint"] == f"https://localhost:{nginx.port}/register"
+
+
+def test_registration_limit_is_per_forwarded_client_address(nginx: LocalNginx) -> None:
+    first, second = Client(nginx, "127.0.0.4"), Client(nginx, "127.0.0.5")
+
+    statuses = [first.register().status_code for _ in range(REGISTRATIONS_ALLOWED + 1)]
+    other = second.register()
+
+    assert statuses == [201] * REGISTRATIONS_ALLOWED + [429]
+    assert other.status_code == 201

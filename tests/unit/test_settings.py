@@ -241,3 +241,92 @@ def test_per_class_scopes_extend_the_supported_scopes() -> None:
     assert settings.scoped_tools and settings.kube_impersonate
     assert settings.supported_scopes == ["openid", "cnpg:read", "cnpg:write", "cnpg:admin"]
     assert (settings.impersonate_user_claim, settings.impersonate_user_prefix) == ("sub", "oidc:")
+
+
+# --- Dynamic Client Registration proxy ---------------------------------------------
+
+OIDC = {"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp"}
+STATIC = {**OIDC, "DCR_PROXY_BACKEND": "static", "DCR_STATIC_CLIENT_ID": "mcp-public",
+          "DCR_STATIC_REDIRECT_URIS": "http://127.0.0.1:*/callback"}
+UPSTREAM = {**OIDC, "DCR_PROXY_BACKEND": "upstream", "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": "iat-s3cret-value"}
+
+
+def test_the_proxy_is_off_by_default_and_allows_loopback_redirects_when_on() -> None:
+    assert Settings.from_env(OIDC).dcr_backend is None
+    settings = Settings.from_env(STATIC)
+
+    assert (settings.dcr_backend, settings.dcr_static_client_id) == ("static", "mcp-public")
+    assert settings.dcr_static_redirect_uris == ("http://127.0.0.1:*/callback",)
+    assert settings.dcr_redirect_uri_patterns == ("http://127.0.0.1:*/*", "http://[::1]:*/*", "http://localhost:*/*")
+    assert settings.dcr_rate_limit == "10/hour"
+
+
+def test_upstream_settings_parse_and_the_token_never_shows_in_repr() -> None:
+    settings = Settings.from_env({**UPSTREAM, "DCR_UPSTREAM_REGISTRATION_URL": "https://idp.example.com/reg",
+                                  "DCR_RATE_LIMIT": "3/minute",
+                                  "DCR_REDIRECT_URI_PATTERNS": "http://127.0.0.1:*/cb, https://app.example.com/cb"})
+
+    assert settings.dcr_upstream_initial_access_token == "iat-s3cret-value"
+    assert settings.dcr_upstream_registration_url == "https://idp.example.com/reg"
+    assert settings.dcr_redirect_uri_patterns == ("http://127.0.0.1:*/cb", "https://app.example.com/cb")
+    assert settings.dcr_rate_limit == "3/minute"
+    assert "iat-s3cret-value" not in repr(settings)
+
+
+def test_the_initial_access_token_can_come_from_a_mounted_secret_file(tmp_path) -> None:
+    secret = tmp_path / "iat"
+    secret.write_text("from-a-file\n")
+    env = {**UPSTREAM, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": "",
+           "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN_FILE": str(secret)}
+
+    assert Settings.from_env(env).dcr_upstream_initial_access_token == "from-a-file"
+
+
+def test_an_open_upstream_endpoint_needs_no_token_when_said_explicitly() -> None:
+    env = {**OIDC, "DCR_PROXY_BACKEND": "upstream", "DCR_UPSTREAM_ANONYMOUS": "true"}
+
+    settings = Settings.from_env(env)
+    assert settings.dcr_upstream_anonymous and settings.dcr_upstream_initial_access_token is None
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "fragment"),
+    [
+        ({**OIDC, "DCR_PROXY_BACKEND": "dynamic"}, "DCR_PROXY_BACKEND", "one of static, upstream"),
+        ({"DCR_PROXY_BACKEND": "static"}, "OIDC_ISSUER", "DCR_PROXY_BACKEND is set"),
+        ({**STATIC, "DCR_STATIC_CLIENT_ID": ""}, "DCR_STATIC_CLIENT_ID", "DCR_PROXY_BACKEND=static"),
+        ({**STATIC, "DCR_STATIC_CLIENT_ID": "has space"}, "DCR_STATIC_CLIENT_ID", "printable ASCII"),
+        ({**STATIC, "DCR_STATIC_REDIRECT_URIS": ""}, "DCR_STATIC_REDIRECT_URIS", "DCR_PROXY_BACKEND=static"),
+        ({**STATIC, "DCR_STATIC_REDIRECT_URIS": "http://app.example.com/cb"}, "DCR_STATIC_REDIRECT_URIS",
+         "'http://app.example.com/cb' may use http only with a loopback host"),
+        ({**STATIC, "DCR_REDIRECT_URI_PATTERNS": "https://*/cb"}, "DCR_REDIRECT_URI_PATTERNS", "'https://*/cb'"),
+        ({**STATIC, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": "x"}, "DCR_PROXY_BACKEND",
+         "upstream because DCR_UPSTREAM_INITIAL_ACCESS_TOKEN is set"),
+        ({**UPSTREAM, "DCR_STATIC_CLIENT_ID": "mcp-public"}, "DCR_PROXY_BACKEND",
+         "static because DCR_STATIC_CLIENT_ID is set"),
+        ({**OIDC, "DCR_PROXY_BACKEND": "upstream"}, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN", "DCR_UPSTREAM_ANONYMOUS"),
+        ({**UPSTREAM, "DCR_UPSTREAM_ANONYMOUS": "true"}, "DCR_UPSTREAM_ANONYMOUS", "false when an initial access"),
+        ({**UPSTREAM, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN_FILE": "/x"}, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN",
+         "not both"),
+        ({**UPSTREAM, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": "", "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN_FILE": "/no/such"},
+         "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN_FILE", "FileNotFoundError"),
+        ({**UPSTREAM, "DCR_UPSTREAM_REGISTRATION_URL": "idp.example.com/reg"}, "DCR_UPSTREAM_REGISTRATION_URL",
+         "absolute http(s) URL"),
+        ({**STATIC, "DCR_RATE_LIMIT": "often"}, "DCR_RATE_LIMIT", "a rate like"),
+    ],
+)
+def test_dcr_settings_fail_closed_naming_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+
+    assert caught.value.variable == variable
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_malformed_token_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**UPSTREAM, "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": "two words-s3cret"})
+
+    assert caught.value.variable == "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN"
+    assert "s3cret" not in str(caught.value)
