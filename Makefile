@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients controlplane kustomize system-packages run stdio test test-fast clean
+.PHONY: setup node-clients controlplane kustomize system-packages bench-packages run stdio test test-fast bench bench-smoke profile clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ system-packages:
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
+## wrk, the load generator the benchmarks drive (Debian's wrk 4.1), plus what `make test` needs.
+bench-packages: system-packages
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
 ## Serve /mcp on http://127.0.0.1:3000 with gunicorn (auth off → loopback only). Uses KUBECONFIG,
 ## in-cluster config or ~/.kube/config; with none, starts a local control plane with a demo cluster.
 run: setup
@@ -41,12 +45,24 @@ stdio: setup
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
 test: setup node-clients controlplane kustomize system-packages
-	$(BIN)/ruff check app devenv tests tools wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check app bench devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 
 ## Unit and app layers only (seconds, no processes started).
 test-fast: setup
 	$(BIN)/python -m pytest tests/unit tests/app tests/test_architecture.py
+
+## Benchmarks: the figures and targets of README "Performance" (about 5 minutes; prints tables).
+bench: setup node-clients controlplane bench-packages
+	$(BIN)/python -m bench
+
+## The same benchmark with 1-second runs: checks it works and its figures are sane (CI runs this).
+bench-smoke: setup node-clients controlplane bench-packages
+	$(BIN)/python -m bench --smoke
+
+## Where one request's time goes (pyinstrument call trees for tools/list, get-cluster, ...).
+profile: setup node-clients controlplane
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) tests/clients/node/node_modules

@@ -5,6 +5,7 @@ README), validated here in the master so a bad value stops the start with one
 line before any worker forks.
 """
 
+import gc
 import glob
 import os
 import shutil
@@ -71,6 +72,13 @@ def on_starting(server):
     """Start from zero: files left by an earlier run in a given directory would be added up too."""
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
+
+
+def pre_fork(server, worker):
+    """Modules the master imported are shared with the forked workers. Freezing them out of the
+    garbage collector's reach keeps each worker's collections from writing to (and so copying)
+    those pages: measured by `make bench` as the pod's PSS."""
+    gc.freeze()
 
 
 def child_exit(server, worker):

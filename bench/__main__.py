@@ -48,7 +48,7 @@ class Plan:
 
 FULL = Plan(seconds=8, warmup_seconds=2, connections=(16, 64), sequential_seconds=3, warmup_requests=1_500,
             soak_requests=10_000, rounds=3)
-SMOKE = Plan(seconds=1, warmup_seconds=0, connections=(16, 64), sequential_seconds=1, warmup_requests=300,
+SMOKE = Plan(seconds=1, warmup_seconds=0, connections=(16, 64), sequential_seconds=2, warmup_requests=300,
              soak_requests=1_000, rounds=1)
 
 
@@ -96,6 +96,8 @@ class Bench:
                          seconds=self.plan.sequential_seconds)
         if result.errors:
             self.results.problems.append(f"sequential run: {result.errors} errors")
+        if result.requests == 0:
+            self.results.problems.append("sequential run: no request completed")
         return result
 
     def soak(self, server: GunicornServer, requests_total: int, calls: list[tuple[str, dict[str, str]]]) -> None:

@@ -125,3 +125,14 @@ def test_unknown_method_is_method_not_found_with_the_id(client: FlaskClient, met
     assert status == 200
     assert body["id"] == "m-1"
     assert body["error"]["code"] == METHOD_NOT_FOUND
+
+
+def test_tools_list_answers_each_request_with_its_own_id_from_the_shared_encoding(client: FlaskClient) -> None:
+    # The list is encoded once per protocol version and scope set; only the id differs per request.
+    answers = [
+        client.post("/mcp", json={"jsonrpc": "2.0", "id": request_id, "method": "tools/list"}).get_json()
+        for request_id in (7, "seven", 0)
+    ]
+    assert [a["id"] for a in answers] == [7, "seven", 0]
+    assert answers[0]["result"] == answers[1]["result"] == answers[2]["result"]
+    assert answers[0]["result"]["tools"]

@@ -1,0 +1,46 @@
+"""Independent reads in flight together (KubeAccess.prefetch), against the real API server."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.kube import resources
+from app.kube.access import KubeAccess
+from app.kube.errors import NotFound
+from app.settings import Settings
+from devenv.demo import seed_demo
+
+
+@pytest.fixture
+def kube(kubeconfig: Path) -> KubeAccess:
+    return KubeAccess(Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5"}))
+
+
+def test_a_prefetched_read_returns_what_the_same_read_returns_directly(kube: KubeAccess, admin_api, namespace: str) -> None:
+    seed_demo(admin_api, namespace)
+    ahead = kube.prefetch(lambda: resources.list_pods(kube, namespace, "cnpg.io/cluster=pg-demo"))
+    direct = resources.list_pods(kube, namespace, "cnpg.io/cluster=pg-demo")
+    names = sorted(p["metadata"]["name"] for p in ahead.result(timeout=10))
+    assert names == sorted(p["metadata"]["name"] for p in direct) == ["pg-demo-1", "pg-demo-2", "pg-demo-3"]
+
+
+def test_a_prefetched_read_runs_on_another_thread_while_the_caller_works(kube: KubeAccess, namespace: str) -> None:
+    caller = threading.get_ident()
+    seen: list[int] = []
+
+    def read() -> list:
+        seen.append(threading.get_ident())
+        return resources.list_events(kube, namespace, "Cluster", "pg-demo")
+
+    assert kube.prefetch(read).result(timeout=10) == []
+    assert seen and seen[0] != caller
+
+
+def test_a_prefetched_failure_surfaces_as_the_domain_error_when_collected(kube: KubeAccess) -> None:
+    ahead = kube.prefetch(lambda: resources.get_cluster(kube, "no-such-namespace-x", "ghost"))
+    with pytest.raises(NotFound) as caught:
+        ahead.result(timeout=10)
+    assert "ghost" in str(caught.value)
