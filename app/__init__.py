@@ -21,7 +21,7 @@ from app.tools.catalog import all_tools
 from app.tools.registry import Registry
 from app.web import access_log, health, mcp_endpoint, metrics_endpoint, registration, wellknown
 from app.web.errors import register_error_handlers
-from app.web.ratelimit import create_limiter, limit_failed_auth
+from app.web.ratelimit import FailedAuthLimit, create_limiter
 from app.web.request_id import register_request_id
 
 __version__ = "0.1.0"
@@ -44,6 +44,7 @@ class AppState:
     verifier: TokenVerifier | None
     """None in insecure mode (no OIDC_ISSUER)."""
     limiter: Limiter
+    failed_auth: FailedAuthLimit
     registration: RegistrationProxy | None = None
     """The Dynamic Client Registration proxy at /register; None unless DCR_PROXY_BACKEND is set."""
 
@@ -74,7 +75,6 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     register_request_id(app)  # first, so even a rate-limited answer carries the request id
     limiter = create_limiter(app, settings)
-    limit_failed_auth(limiter, mcp_endpoint.bp, settings)
     app.extensions["cnpg_mcp"] = AppState(
         settings=settings,
         server=McpServer(
@@ -87,6 +87,7 @@ def create_app(
         kube=KubeAccess(settings),
         verifier=TokenVerifier(settings) if settings.auth_enabled else None,
         limiter=limiter,
+        failed_auth=FailedAuthLimit(limiter, settings),
         registration=build_proxy(settings),
     )
     register_error_handlers(app)

@@ -15,9 +15,6 @@ _SCRIPT = """
 wrk.method = "{method}"
 wrk.body = [==[{body}]==]
 {headers}
-local limit = {limit}
-local answered = 0
-{response_hook}
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -27,16 +24,6 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
-
-# Only when a request budget is set: counting needs the `response` hook, which makes wrk parse
-# every response, so throughput runs leave it out.
-_RESPONSE_HOOK = """
-function response(status, headers, body)
-  answered = answered + 1
-  if limit > 0 and answered >= limit then wrk.thread:stop() end
-end
-"""
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -67,13 +54,12 @@ def _lua_string(value: str) -> str:
 
 
 def run(url: str, *, body: str = "", headers: dict[str, str] | None = None, method: str = "POST",
-        connections: int = 16, seconds: float = 5.0, threads: int = 1, limit_per_thread: int = 0) -> LoadResult:
-    """Run wrk against `url` for `seconds` (or until each thread saw `limit_per_thread` answers)."""
+        connections: int = 16, seconds: float = 5.0, threads: int = 1) -> LoadResult:
+    """Run wrk against `url` for `seconds` (whole seconds: wrk's resolution)."""
     header_lines = "\n".join(
         f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}" for name, value in (headers or {}).items()
     )
-    script = _SCRIPT.format(method=method, body=_lua_string(body), headers=header_lines, limit=limit_per_thread,
-                            response_hook=_RESPONSE_HOOK if limit_per_thread else "")
+    script = _SCRIPT.format(method=method, body=_lua_string(body), headers=header_lines)
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         script_path = Path(tmp) / "load.lua"
         script_path.write_text(script)

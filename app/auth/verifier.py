@@ -71,6 +71,14 @@ class TokenVerifier:
                     )
         return self._keys
 
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The caller behind a token this worker has already verified (and that has not expired), else None."""
+        try:
+            token = _bearer_token(authorization)
+        except AuthError:
+            return None
+        return self.cache.get(self.cache.key(token))
+
     def verify(self, authorization: str | None) -> Principal:
         """The caller behind an `Authorization` header value.
 

@@ -62,17 +62,32 @@ def step_up(body: dict, scopes: tuple[str, ...]) -> Response:
 
 def authenticate() -> Response | None:
     """Set `g.principal`, or answer the challenge. Runs as a before_request hook of /mcp."""
-    verifier = current_app.extensions["cnpg_mcp"].verifier
+    state = current_app.extensions["cnpg_mcp"]
+    verifier = state.verifier
     if verifier is None:
         g.principal = ANONYMOUS
         return None
+    # Repeated Authorization headers arrive joined with "," (WSGI), which fails the Bearer format check.
+    authorization = request.headers.get("Authorization")
+    known = verifier.cached(authorization) if "access_token" not in request.args else None
+    if known is not None:
+        g.principal = known  # verified before: neither signature work nor the failure limit is needed
+        return None
+    address = request.remote_addr or "unknown"
+    retry_after = state.failed_auth.retry_after(address)
+    if retry_after:
+        metrics.RATE_LIMITED.labels(limit="auth_failures").inc()
+        return json_response({"error": "too_many_requests",
+                              "error_description": "Too many failed authentication attempts; retry later"},
+                             429, {"Retry-After": str(retry_after)})
     try:
         if "access_token" in request.args:
             raise AuthError(401, "invalid_request", "Tokens are accepted only in the Authorization header",
                             "token_in_query")
-        # Repeated Authorization headers arrive joined with "," (WSGI), which fails the Bearer format check.
-        g.principal = verifier.verify(request.headers.get("Authorization"))
+        g.principal = verifier.verify(authorization)
     except AuthError as error:
+        if error.status == 401:
+            state.failed_auth.record_failure(address)
         metrics.AUTH_FAILURES.labels(reason=error.reason).inc()
         audit.warning(
             "authentication failed",

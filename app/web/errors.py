@@ -21,8 +21,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         status = exc.code or 500
         if status == 429:
-            # flask-limiter's only limit is the failed-authentication one (tools/call is counted in /mcp).
-            metrics.RATE_LIMITED.labels(limit="auth_failures").inc()
+            # A flask-limiter decorator's limit (registrations have their own handler, which wins).
+            metrics.RATE_LIMITED.labels(limit="other").inc()
             retry = retry_after_seconds(app.extensions["cnpg_mcp"].limiter)
             return json_response({"error": "too_many_requests", "error_description": exc.description}, 429,
                                  {"Retry-After": str(retry)})

@@ -237,6 +237,21 @@ def test_failed_authentication_is_limited_per_client_address(idp: LocalIdP) -> N
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 
 
+def test_a_locked_out_address_keeps_serving_tokens_already_verified_but_verifies_no_new_ones(idp: LocalIdP) -> None:
+    # Someone behind the same NAT fails repeatedly: the caller whose token was verified before keeps
+    # working (cache hit, no limit consulted); a token never seen gets 429 before any signature work.
+    client = _client(idp, AUTH_FAILURE_LIMIT="2/minute")
+    verified = idp.token("mcp-client", scope="openid", resource=IDP_RESOURCE)
+    assert _post(client, verified).status_code == 200
+    assert [_post(client, "bad.token.here").status_code for _ in range(3)] == [401, 401, 429]
+
+    fresh = idp.token("mcp-client-es", scope="openid", resource=IDP_RESOURCE)
+    assert _post(client, verified).status_code == 200
+    refused = _post(client, fresh)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "too_many_requests" and int(refused.headers["Retry-After"]) > 0
+
+
 @pytest.mark.parametrize(("hops", "limited_together"), [("0", True), ("1", False)])
 def test_forwarded_addresses_count_only_behind_the_configured_number_of_proxies(
     idp: LocalIdP, hops: str, limited_together: bool
