@@ -50,11 +50,13 @@ def pss_mib(pid: int) -> float:
     raise RuntimeError(f"no Pss for pid {pid}")
 
 
-def check_answer(url: str, body: str, headers: dict[str, str], *, expect: str) -> dict:
-    """One request before each load run: the benchmark must never measure error answers."""
+def check_answer(url: str, body: str, headers: dict[str, str], *, expect: str, status: int = 200) -> dict:
+    """One request before each load run: the benchmark must measure the answers it means to."""
     response = requests.post(url, data=body, headers=headers, timeout=30)
-    if response.status_code != 200:
-        raise RuntimeError(f"{expect}: HTTP {response.status_code}: {response.text[:300]}")
+    if response.status_code != status:
+        raise RuntimeError(f"{expect}: HTTP {response.status_code} (wanted {status}): {response.text[:300]}")
+    if status != 200:
+        return response.json()
     payload = response.json()
     result = payload.get("result")
     if not isinstance(result, dict) or result.get("isError"):

@@ -30,6 +30,7 @@ class LoadResult:
     requests: int
     seconds: float
     errors: int  # socket errors, timeouts and non-2xx/3xx answers
+    status_answers: int  # of which: answers with a 4xx/5xx status
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -75,7 +76,7 @@ def run(url: str, *, body: str = "", headers: dict[str, str] | None = None, meth
     data = json.loads(line.removeprefix("BENCH "))
     errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
     return LoadResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, errors=errors,
+        requests=data["requests"], seconds=data["duration_us"] / 1e6, errors=errors, status_answers=data["status"],
         p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
     )
