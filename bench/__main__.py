@@ -268,6 +268,7 @@ class Bench:
             self.results.memory["worker_rss_warm_mib"] = measure.rss_mib(worker)
             self.results.memory["soak_requests"] = self.soak(server, self.plan.soak_requests, [listing, discover, get])
             self.results.memory["worker_rss_soak_mib"] = measure.rss_mib(worker)
+            self.results.memory["worker_uss_soak_mib"] = measure.uss_mib(worker)
             # A fresh worker (as after a crash or a recycle): SIGKILL it and time the replacement's first answer.
             # The listening socket stays with the master, so the request waits for the new worker.
             began = time.perf_counter()
@@ -365,6 +366,8 @@ def _memory_summary(m: dict, plan: Plan) -> tuple[str, list[report.Target]]:
         ("worker RSS after first request", f"{m['worker_rss_boot_mib']:.1f} MiB"),
         (f"worker RSS after warm-up ({m['warmup_requests']:,} requests)", f"{m['worker_rss_warm_mib']:.1f} MiB"),
         (f"worker RSS after {m['soak_requests']:,} more requests", f"{m['worker_rss_soak_mib']:.1f} MiB"),
+        ("of which private to the worker (USS; the rest is shared with the master)",
+         f"{m['worker_uss_soak_mib']:.1f} MiB"),
         ("gunicorn start to /health 200", f"{m['start_to_health_s']:.2f} s"),
         ("first tools/list after start (lazy JWKS, discovery)", f"{1000 * m['first_tools_list_s']:.0f} ms"),
         ("worker killed to first answered tools/list", f"{m['worker_restart_to_answer_s']:.2f} s"),

@@ -50,6 +50,15 @@ def pss_mib(pid: int) -> float:
     raise RuntimeError(f"no Pss for pid {pid}")
 
 
+def uss_mib(pid: int) -> float:
+    """Unique set size: the pages only this process holds, i.e. what one more worker costs."""
+    private = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            private += int(line.split()[1])
+    return private / 1024
+
+
 def check_answer(url: str, body: str, headers: dict[str, str], *, expect: str, status: int = 200) -> dict:
     """One request before each load run: the benchmark must measure the answers it means to."""
     response = requests.post(url, data=body, headers=headers, timeout=30)
