@@ -71,3 +71,25 @@ def test_leaf_modules_import_only_other_leaves(leaf: str) -> None:
 
     layers = {name.split(".")[1] for name in imports if name.startswith("app.") and name.count(".") >= 1}
     assert layers <= LEAVES, f"app/{leaf}.py imports {layers - LEAVES}"
+
+
+def test_the_app_never_loads_the_generated_core_v1_client(tmp_path: Path) -> None:
+    # app.kube.core reaches core/v1 through the ApiClient: CoreV1Api would load every core model
+    # class (~21 MiB per process) that this server, reading raw JSON, never builds.
+    import subprocess
+    import sys
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+    )
+    probe = (
+        "import sys, app; from app.kube import objects; from app.kube.access import KubeAccess; "
+        "from app.settings import Settings; "
+        f"objects.core_api(KubeAccess(Settings.from_env({{'KUBECONFIG': {str(kubeconfig)!r}}}))); "
+        "print('kubernetes.client.api.core_v1_api' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=APP.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

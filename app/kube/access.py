@@ -19,14 +19,13 @@ from typing import Any, TypeVar
 import kubernetes
 from kubernetes.client.rest import ApiException
 
-# kubernetes 37 imports each API module (and the hundreds of model classes it names) on first
-# attribute access. Importing the ones this server calls here means it happens once in the gunicorn
-# master, whose memory the forked workers share, rather than again in every worker on its first
-# tool call (~20 MiB each for CoreV1Api). Importing creates no client: that stays lazy.
+# kubernetes 37 imports each API module (and the model classes it names) on first attribute
+# access. Importing the ones this server calls here means it happens once in the gunicorn master,
+# whose memory the forked workers share, rather than in every worker on its first tool call.
+# Importing creates no client: that stays lazy. (core/v1 goes through app.kube.core instead.)
 from kubernetes.client.api import (  # noqa: E402, F401
     authorization_v1_api,
     batch_v1_api,
-    core_v1_api,
     custom_objects_api,
     version_api,
 )

@@ -14,6 +14,7 @@ import kubernetes
 
 from app.kube import cnpg
 from app.kube.access import Identity, KubeAccess
+from app.kube.core import CoreV1
 
 JSON = dict[str, Any]
 
@@ -25,8 +26,8 @@ def custom_api(access: KubeAccess) -> kubernetes.client.CustomObjectsApi:
     return kubernetes.client.CustomObjectsApi(access.api_client())
 
 
-def core_api(access: KubeAccess) -> kubernetes.client.CoreV1Api:
-    return kubernetes.client.CoreV1Api(access.api_client())
+def core_api(access: KubeAccess) -> CoreV1:
+    return CoreV1(access.api_client())
 
 
 def dry(dry_run: bool) -> dict[str, str]:
