@@ -71,9 +71,11 @@ class Results:
 
 
 class Bench:
-    def __init__(self, plan: Plan, say: Callable[[str], None]) -> None:
+    def __init__(self, plan: Plan, say: Callable[[str], None],
+                 kube_configuration: kubernetes.client.Configuration) -> None:
         self.plan = plan
         self.say = say
+        self.kube_configuration = kube_configuration  # for the direct API calls the Kubernetes path compares with
         self.results = Results()
 
     # ----- building blocks ------------------------------------------------------------
@@ -299,7 +301,7 @@ def summarize(results: Results, plan: Plan) -> tuple[str, list[report.Target]]:
         section, verdicts = _kube_summary(results)
         text, targets = text + "\n" + section, targets + verdicts
     if results.memory:
-        section, verdicts = _memory_summary(results.memory, plan)
+        section, verdicts = _memory_summary(results.memory)
         text, targets = text + "\n" + section, targets + verdicts
     return text, targets
 
@@ -359,7 +361,7 @@ def _kube_summary(results: Results) -> tuple[str, list[report.Target]]:
     ]
 
 
-def _memory_summary(m: dict, plan: Plan) -> tuple[str, list[report.Target]]:
+def _memory_summary(m: dict) -> tuple[str, list[report.Target]]:
     if "worker_rss_warm_mib" not in m:
         return "", []
     rows = [
@@ -392,13 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda message: print(message, flush=True))
     began = time.monotonic()
     say(f"cnpg-mcp-server benchmark ({'smoke' if args.smoke else 'full'}) on {report.machine()}")
-    bench = Bench(plan, say)
     with (LocalControlPlane(verbose=False) as cp,
           LocalIdP([RESOURCE], access_token_ttl=3600, verbose=False) as idp,
           LocalRedis(verbose=False) as redis,
           tempfile.TemporaryDirectory(prefix="bench-") as tmp):
         kubeconfig = cp.write_kubeconfig(Path(tmp) / "kubeconfig")
-        bench.kube_configuration = cp.configuration()
+        bench = Bench(plan, say, cp.configuration())
         seeded = time.monotonic()
         fixtures.seed_clusters(cp.api_client(), SMALL, 10, full_for=10)
         fixtures.seed_clusters(cp.api_client(), LARGE, 500, full_for=0)

@@ -23,7 +23,7 @@ from kubernetes.client.rest import ApiException
 # access. Importing the ones this server calls here means it happens once in the gunicorn master,
 # whose memory the forked workers share, rather than in every worker on its first tool call.
 # Importing creates no client: that stays lazy. (core/v1 goes through app.kube.core instead.)
-from kubernetes.client.api import (  # noqa: E402, F401
+from kubernetes.client.api import (  # noqa: F401 - imported for their side effect (see above)
     authorization_v1_api,
     batch_v1_api,
     custom_objects_api,

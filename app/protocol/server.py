@@ -110,6 +110,10 @@ class EncodedResult:
     text: str
 
 
+# A method's handler: a result dict to validate and encode, or a result encoded once already.
+Handler = Callable[[Message, str, ToolContext], "dict[str, Any] | EncodedResult"]
+
+
 class InsufficientScope(Exception):
     """The caller's token lacks the scope a tool needs (HTTP 403 with a step-up challenge)."""
 
@@ -144,7 +148,7 @@ class McpServer:
             prompts=t.PromptsCapability(list_changed=False),
             completions=t.CompletionsCapability(),
         ).model_dump(by_alias=True, mode="json", exclude_none=True)
-        content: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+        content: dict[str, Handler] = {
             "resources/list": self._resources_list,
             "resources/templates/list": self._resource_templates_list,
             "resources/read": self._resources_read,
@@ -152,14 +156,14 @@ class McpServer:
             "prompts/get": self._prompts_get,
             "completion/complete": self._complete,
         }
-        self._legacy: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+        self._legacy: dict[str, Handler] = {
             "initialize": self._initialize,
             "ping": lambda _m, _v, _c: {},
             "tools/list": self._tools_list,
             "tools/call": self._tools_call,
             **content,
         }
-        self._modern: dict[str, Callable[[Message, str, ToolContext], dict[str, Any]]] = {
+        self._modern: dict[str, Handler] = {
             "server/discover": self._discover,
             "tools/list": self._tools_list,
             "tools/call": self._tools_call,
@@ -318,7 +322,7 @@ class McpServer:
 
     # --- methods shared by both eras -----------------------------------
 
-    def _tools_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
+    def _tools_list(self, message: Message, version: str, ctx: ToolContext) -> EncodedResult:
         if (message.params or {}).get("cursor") is not None:
             raise invalid_params("Invalid cursor: this server lists every tool in one page", message.id)
         visible = tuple(spec.name for spec in self._registry.specs() if self._policy.allows(spec, ctx.principal))

@@ -8,8 +8,6 @@ from flask import Flask, Response, request
 from mcp_types.jsonrpc import INVALID_REQUEST
 from werkzeug.exceptions import HTTPException
 
-from app import metrics
-from app.web.ratelimit import retry_after_seconds
 from app.web.replies import json_response, jsonrpc_error
 
 log = logging.getLogger(__name__)
@@ -20,12 +18,6 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response:
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         status = exc.code or 500
-        if status == 429:
-            # A flask-limiter decorator's limit (registrations have their own handler, which wins).
-            metrics.RATE_LIMITED.labels(limit="other").inc()
-            retry = retry_after_seconds(app.extensions["cnpg_mcp"].limiter)
-            return json_response({"error": "too_many_requests", "error_description": exc.description}, 429,
-                                 {"Retry-After": str(retry)})
         if request.path == "/mcp" and status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             return jsonrpc_error(INVALID_REQUEST, f"Request body exceeds the {limit}-byte limit", 413)

@@ -72,7 +72,6 @@ class FailedAuthLimit:
     _RETRY_PRIMARY_SECONDS = 30.0
 
     def __init__(self, limiter: Limiter, settings: Settings) -> None:
-        self.rate = settings.auth_failure_limit
         self._item = parse(settings.auth_failure_limit)
         self._limiter = limiter
         self._fallback = FixedWindowRateLimiter(MemoryStorage())
