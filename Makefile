@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients controlplane kustomize system-packages bench-packages run stdio test test-fast bench bench-smoke profile clean
+.PHONY: setup node-clients controlplane operator kustomize system-packages bench-packages run stdio test test-fast bench bench-smoke profile clean
 
 setup: $(VENV)/.installed
 
@@ -16,9 +16,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node-clients: setup
 	PYTHON=$(BIN)/python tools/node-clients.sh
 
-## Build (once, cached in ~/.cache/cnpg-mcp) the local kube-apiserver and etcd used by tests and `make run`.
+## Build (once, cached in ~/.cache/cnpg-mcp) the local kube-apiserver, etcd and kube-controller-manager
+## used by tests and `make run`.
 controlplane:
 	tools/controlplane/build.sh >/dev/null
+
+## Build (once, cached in ~/.cache/cnpg-mcp/operator) the CloudNativePG operator at the CRDs' release.
+operator:
+	tools/operator/build.sh >/dev/null
 
 ## Build (once, cached in ~/.cache/cnpg-mcp) the pinned kustomize used to render k8s/ in tests.
 kustomize:
@@ -44,7 +49,7 @@ stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients controlplane kustomize system-packages
+test: setup node-clients controlplane operator kustomize system-packages
 	$(BIN)/ruff check app bench devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 
@@ -53,15 +58,15 @@ test-fast: setup
 	$(BIN)/python -m pytest tests/unit tests/app tests/test_architecture.py
 
 ## Benchmarks: the figures and targets of README "Performance" (about 5 minutes; prints tables).
-bench: setup node-clients controlplane bench-packages
+bench: setup node-clients controlplane operator bench-packages
 	$(BIN)/python -m bench
 
 ## The same benchmark with 1-second runs: checks it works and its figures are sane (CI runs this).
-bench-smoke: setup node-clients controlplane bench-packages
+bench-smoke: setup node-clients controlplane operator bench-packages
 	$(BIN)/python -m bench --smoke
 
 ## Where one request's time goes (pyinstrument call trees for tools/list, get-cluster, ...).
-profile: setup node-clients controlplane
+profile: setup node-clients controlplane operator
 	$(BIN)/python -m bench.profile
 
 clean:

@@ -11,7 +11,7 @@ import kubernetes
 from kubernetes.client.rest import ApiException
 
 from devenv.demo import demo_cluster
-from devenv.operator_sim import GROUP, PLURAL, VERSION, set_cluster_status, simulate_cluster_ready
+from devenv.kubelet_sim import DISABLED, GROUP, PLURAL, RECONCILIATION, VERSION, simulate_cluster_ready
 
 RESOURCE = "https://mcp.bench.test/mcp"
 SMALL, LARGE = "bench-10", "bench-500"
@@ -32,17 +32,22 @@ def seed_clusters(api_client: kubernetes.client.ApiClient, namespace: str, count
 
     def create(index: int) -> None:
         name = f"pg-{index:03d}"
-        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, demo_cluster(namespace, name))
+        body = demo_cluster(namespace, name)
         if index < full_for:
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
             simulate_cluster_ready(api_client, namespace, name)
-        else:
-            set_cluster_status(
-                api_client, namespace, name, phase="Cluster in healthy state", instances=3, readyInstances=3,
-                currentPrimary=f"{name}-1", targetPrimary=f"{name}-1",
-                instanceNames=[f"{name}-{i}" for i in (1, 2, 3)],
-                conditions=[{"type": "Ready", "status": "True", "reason": "ClusterIsReady",
-                             "message": "Cluster is Ready", "lastTransitionTime": "2026-11-01T00:00:00Z"}],
-            )
+            return
+        # Status only: born frozen (the operator's webhooks admit it, its reconciler never takes it
+        # up), so 500 clusters cost the machine no reconciliation and the status needs no settling.
+        body["metadata"].setdefault("annotations", {})[RECONCILIATION] = DISABLED
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+        custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, {"status": {
+            "phase": "Cluster in healthy state", "instances": 3, "readyInstances": 3,
+            "currentPrimary": f"{name}-1", "targetPrimary": f"{name}-1",
+            "instanceNames": [f"{name}-{i}" for i in (1, 2, 3)],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "ClusterIsReady",
+                            "message": "Cluster is Ready", "lastTransitionTime": "2026-11-01T00:00:00Z"}],
+        }})
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(create, range(count)))

@@ -1,4 +1,4 @@
-"""Build (first time only) and locate the etcd and kube-apiserver binaries."""
+"""Build (first time only) and locate the control plane binaries and the CloudNativePG operator."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ import sys
 import threading
 from pathlib import Path
 
-from devenv.paths import CONTROLPLANE_TOOLS, cache_dir
+from devenv.paths import CONTROLPLANE_TOOLS, OPERATOR_TOOLS, cache_dir
 
 BUILD_SCRIPT = CONTROLPLANE_TOOLS / "build.sh"
+OPERATOR_BUILD_SCRIPT = OPERATOR_TOOLS / "build.sh"
+CONTROLPLANE_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 # build.sh's exit status when Go is not installed; its stderr then says how to get Go.
 _EXIT_NO_GO = 3
 
 
 def ensure_binaries() -> Path:
-    """Run tools/controlplane/build.sh and return the directory holding `etcd` and `kube-apiserver`.
+    """Run tools/controlplane/build.sh; return the directory holding etcd, kube-apiserver and
+    kube-controller-manager.
 
     build.sh returns at once when the versioned cache directory is complete; otherwise a cold
     build takes minutes, so its progress lines are streamed to our stderr as they come.
@@ -24,19 +27,34 @@ def ensure_binaries() -> Path:
     Raises:
         RuntimeError: Go is missing (with build.sh's instructions) or the build failed.
     """
-    lock_path = cache_dir() / "controlplane" / ".build.lock"
+    directory = Path(_build(BUILD_SCRIPT, "controlplane", "the local control plane"))
+    missing = [name for name in CONTROLPLANE_BINARIES if not (directory / name).is_file()]
+    if missing:
+        raise RuntimeError(f"{BUILD_SCRIPT} reported {directory} but it lacks {', '.join(missing)}")
+    return directory
+
+
+def ensure_operator() -> Path:
+    """Run tools/operator/build.sh; return the path of the CloudNativePG `manager` binary."""
+    binary = Path(_build(OPERATOR_BUILD_SCRIPT, "operator", "the CloudNativePG operator"))
+    if not binary.is_file():
+        raise RuntimeError(f"{OPERATOR_BUILD_SCRIPT} reported {binary}, which does not exist")
+    return binary
+
+
+def _build(script: Path, cache_name: str, what: str) -> str:
+    """Run `script` under a lock; return the last line it printed on stdout."""
+    lock_path = cache_dir() / cache_name / ".build.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    # build.sh writes into one fixed <dir>.tmp: two concurrent builds (two pytest runs, or
-    # `make run` next to a test run) would corrupt each other, so they take turns.
+    # The build scripts write temporary files at fixed places in the cache: two concurrent
+    # builds (two pytest runs, or `make run` next to a test run) would collide, so they take turns.
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _run_build()
+        return _run_build(script, what)
 
 
-def _run_build() -> Path:
-    proc = subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+def _run_build(script: Path, what: str) -> str:
+    proc = subprocess.Popen(["bash", str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     progress: list[str] = []
 
     def stream() -> None:
@@ -46,7 +64,7 @@ def _run_build() -> Path:
             sys.stderr.write(line)
             sys.stderr.flush()
 
-    # stderr is streamed on a thread while stdout (one line: the directory) is read here,
+    # stderr is streamed on a thread while stdout (one line: the result) is read here,
     # so neither pipe can fill up and stall the build.
     streamer = threading.Thread(target=stream, daemon=True)
     streamer.start()
@@ -56,12 +74,11 @@ def _run_build() -> Path:
     streamer.join()
     text = "".join(progress).strip()
     if returncode == _EXIT_NO_GO:
-        raise RuntimeError(f"cannot build the local control plane without Go:\n{text}")
+        raise RuntimeError(f"cannot build {what} without Go:\n{text}")
     if returncode != 0:
         tail = "\n".join(text.splitlines()[-40:])
-        raise RuntimeError(f"{BUILD_SCRIPT} failed with exit status {returncode}:\n{tail}")
-    directory = Path(out.strip().splitlines()[-1])
-    missing = [name for name in ("etcd", "kube-apiserver") if not (directory / name).is_file()]
-    if missing:
-        raise RuntimeError(f"{BUILD_SCRIPT} reported {directory} but it lacks {', '.join(missing)}")
-    return directory
+        raise RuntimeError(f"{script} failed with exit status {returncode}:\n{tail}")
+    lines = out.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{script} printed no result")
+    return lines[-1]

@@ -1,7 +1,10 @@
-"""LocalControlPlane: a real etcd + kube-apiserver on loopback, with TLS, RBAC and known identities.
+"""LocalControlPlane: a real etcd + kube-apiserver on loopback, with TLS, RBAC and known identities,
+and by default the CloudNativePG CRDs, kube-controller-manager and the real CloudNativePG operator
+with its admission webhooks (devenv/operator.py).
 
-No controller-manager, scheduler or kubelet: see devenv/operator_sim.py for what tests must
-fake. Flags follow envtest (controller-runtime pkg/internal/testing/controlplane).
+No scheduler or kubelet, so no Pod ever runs: devenv/kubelet_sim.py stands in for what only a
+kubelet and the instance manager inside a Pod would report. Flags follow envtest
+(controller-runtime pkg/internal/testing/controlplane).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import yaml
 
 from devenv import cleanup, pki
 from devenv.binaries import ensure_binaries
-from devenv.crds import install_crds
+from devenv.crds import crd_files, install_crds, volume_snapshot_crd_files
+from devenv.operator import OPERATOR_GROUPS, OPERATOR_USERNAME, LocalOperator
 from devenv.process import ManagedProcess, ProcessExited, free_port, wait_until
 
 SA_NAMESPACE = "cnpg-mcp"
@@ -34,12 +38,28 @@ IDENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
         f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}",
         ("system:serviceaccounts", f"system:serviceaccounts:{SA_NAMESPACE}"),
     ),
+    # The CloudNativePG operator runs as its release's ServiceAccount, bound by the release's RBAC.
+    "operator": (OPERATOR_USERNAME, OPERATOR_GROUPS),
     "alice": ("alice", ()),
     "bob": ("bob", ()),
     "carol": ("carol", ()),
 }
 # Port collisions (free_port races another process) are retried with fresh ports.
 _PORT_ATTEMPTS = 3
+# What kube-controller-manager runs: what the CloudNativePG operator's objects rely on in a real
+# cluster. The garbage collector deletes what a deleted Cluster owned; the namespace controller
+# finishes namespace deletion; jobs, deployments and replica sets get their Pods (which stay
+# Pending: no scheduler); the disruption controller reports on PodDisruptionBudgets; PVC
+# protection lets deleted PVCs go.
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "namespace-controller",
+    "job-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "disruption-controller",
+    "persistentvolumeclaim-protection-controller",
+)
 
 
 class LocalControlPlane:
@@ -50,14 +70,31 @@ class LocalControlPlane:
     """
 
     def __init__(
-        self, *, crds: bool = True, bin_dir: Path | None = None, start_timeout: float = 120.0, verbose: bool = True
+        self,
+        *,
+        crds: bool = True,
+        operator: bool | None = None,
+        volume_snapshots: bool = True,
+        bin_dir: Path | None = None,
+        start_timeout: float = 120.0,
+        verbose: bool = True,
     ) -> None:
+        """`crds=False`: etcd and kube-apiserver only. `operator` (default: with the CRDs) adds
+        kube-controller-manager and the CloudNativePG operator with its webhooks. `volume_snapshots`
+        installs the CSI VolumeSnapshot CRDs with the CloudNativePG ones (the operator then
+        allows volumeSnapshot backups, as in a cluster with a CSI snapshotter)."""
+        if operator and not crds:
+            raise ValueError("the CloudNativePG operator needs the CRDs")
         self._crds = crds
+        self._with_operator = crds if operator is None else operator
+        self._volume_snapshots = volume_snapshots
         self._bin_dir = bin_dir
         self._start_timeout = start_timeout
         self._verbose = verbose
         self._etcd: ManagedProcess | None = None
         self._apiserver: ManagedProcess | None = None
+        self._controller_manager: ManagedProcess | None = None
+        self.operator: LocalOperator | None = None
         self._cleanup_key: int | None = None
         self.workdir: Path | None = None
         self.host = ""
@@ -87,6 +124,9 @@ class LocalControlPlane:
             self._phase("apiserver", lambda: self._start_first_apiserver(bin_dir / "kube-apiserver"))
             if self._crds:
                 self._phase("crds", lambda: self._install_crds())
+            if self._with_operator:
+                self._phase("controller-manager", lambda: self._start_controller_manager(bin_dir / "kube-controller-manager"))
+                self._phase("operator", self._start_operator)
         except BaseException as exc:
             logs = self._logs_for_error()
             self.stop()
@@ -102,11 +142,15 @@ class LocalControlPlane:
         return self
 
     def stop(self) -> None:
-        """Stop kube-apiserver, then etcd (SIGTERM, SIGKILL after 10 s); remove the temp dir. Idempotent."""
-        for proc in (self._apiserver, self._etcd):
+        """Stop the operator (its webhooks first), kube-controller-manager, kube-apiserver, then etcd
+        (SIGTERM, SIGKILL after 10 s); remove the temp dir. Idempotent."""
+        if self.operator is not None:
+            self.operator.stop()
+            self.operator = None
+        for proc in (self._controller_manager, self._apiserver, self._etcd):
             if proc is not None:
                 proc.stop()
-        self._apiserver = self._etcd = None
+        self._controller_manager = self._apiserver = self._etcd = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -176,8 +220,17 @@ class LocalControlPlane:
 
     @property
     def pids(self) -> dict[str, int]:
-        """Process ids of the running "etcd" and "kube-apiserver" (for leak checks in tests)."""
-        return {p.name: p.pid for p in (self._etcd, self._apiserver) if p is not None and p.running and p.pid}
+        """Process ids of the running etcd, kube-apiserver, kube-controller-manager, the operator
+        and its network-namespace relay (whose child it is), for leak checks in tests."""
+        pids = {p.name: p.pid for p in self._processes() if p.running and p.pid}
+        if self.operator is not None:
+            for name, pid in (("cnpg-operator-netns", self.operator.relay_pid), ("cnpg-operator", self.operator.pid)):
+                if pid:
+                    pids[name] = pid
+        return pids
+
+    def _processes(self) -> list[ManagedProcess]:
+        return [p for p in (self._etcd, self._apiserver, self._controller_manager) if p is not None]
 
     @property
     def ca_file(self) -> Path:
@@ -337,13 +390,64 @@ class LocalControlPlane:
         wait_until(ready, self._start_timeout, "kube-apiserver /readyz", self._apiserver)
 
     def _install_crds(self) -> None:
-        self._say("installing CloudNativePG CRDs...")
+        self._say("installing the CloudNativePG CRDs" + (" and the VolumeSnapshot CRDs..." if self._volume_snapshots else "..."))
+        files = crd_files() + (volume_snapshot_crd_files() if self._volume_snapshots else [])
         with self.api_client() as client:
-            install_crds(client)
+            install_crds(client, files)
+
+    def _start_controller_manager(self, binary: Path) -> None:
+        kubeconfig = self.write_kubeconfig(self._dir / "controller-manager.kubeconfig", user="admin")
+        for attempt in range(_PORT_ATTEMPTS):
+            port = free_port()
+            self._controller_manager = ManagedProcess(
+                "kube-controller-manager",
+                [
+                    str(binary),
+                    f"--kubeconfig={kubeconfig}",
+                    f"--controllers={','.join(CONTROLLERS)}",
+                    "--leader-elect=false",
+                    # Serves only its health checks here (anonymous /healthz is always allowed).
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={port}",
+                    f"--cert-dir={self._dir / 'controller-manager-certs'}",
+                    # It runs every controller as admin: it is the cluster itself, not under test.
+                    "--use-service-account-credentials=false",
+                    "--v=1",
+                ],
+                self._dir / "kube-controller-manager.log",
+            )
+            self._controller_manager.start()
+
+            def healthy(port: int = port) -> bool:
+                # It serves a self-signed certificate it writes into --cert-dir at start.
+                cert = self._dir / "controller-manager-certs" / "kube-controller-manager.crt"
+                return requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(cert), timeout=2).status_code == 200
+
+            try:
+                wait_until(healthy, self._start_timeout, "kube-controller-manager /healthz", self._controller_manager)
+                return
+            except ProcessExited:
+                if attempt + 1 < _PORT_ATTEMPTS and "address already in use" in self._controller_manager.log_tail():
+                    continue
+                raise
+
+    def _start_operator(self) -> None:
+        self._say("starting the CloudNativePG operator and its webhooks...")
+        port = int(self.host.rsplit(":", 1)[1])
+        self.operator = LocalOperator(
+            workdir=self._dir,
+            kubeconfig=self.write_kubeconfig(self._dir / "operator.kubeconfig", user="operator"),
+            apiserver_port=port,
+            admin=self.api_client,
+            start_timeout=self._start_timeout,
+            say=self._say,
+        )
+        self.operator.start()
 
     def _logs_for_error(self) -> str:
         parts = []
-        for proc in (self._etcd, self._apiserver):
-            if proc is not None:
-                parts.append(f"--- {proc.name} log ({proc.log_path}), last lines ---\n{proc.log_tail()}")
+        for proc in self._processes():
+            parts.append(f"--- {proc.name} log ({proc.log_path}), last lines ---\n{proc.log_tail()}")
+        if self.operator is not None:
+            parts.append(f"--- cnpg-operator log ({self.operator.log_path}), last lines ---\n{self.operator.log_tail()}")
         return "\n".join(parts)

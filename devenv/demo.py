@@ -7,7 +7,7 @@ from typing import Any
 import kubernetes
 from kubernetes.client.rest import ApiException
 
-from devenv.operator_sim import GROUP, PLURAL, VERSION, simulate_cluster_ready
+from devenv.kubelet_sim import GROUP, PLURAL, VERSION, get_cluster, start_first_instance
 
 DEMO_CLUSTER = "pg-demo"
 
@@ -27,7 +27,9 @@ def demo_cluster(namespace: str, name: str = DEMO_CLUSTER) -> dict[str, Any]:
 
 
 def seed_demo(api_client: kubernetes.client.ApiClient, namespace: str = "demo") -> dict[str, Any]:
-    """Create `namespace` and Cluster pg-demo (3 instances) and make it look healthy. Idempotent."""
+    """Create `namespace` and Cluster pg-demo (3 instances) through the operator's webhooks, and let
+    the real operator take it as far as it goes without a kubelet (devenv/kubelet_sim.py): its
+    Secrets, Services, PVC and bootstrap Job, then its first instance Pod. Idempotent."""
     core = kubernetes.client.CoreV1Api(api_client)
     try:
         core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -40,4 +42,5 @@ def seed_demo(api_client: kubernetes.client.ApiClient, namespace: str = "demo") 
     except ApiException as exc:
         if exc.status != 409:
             raise
-    return simulate_cluster_ready(api_client, namespace, DEMO_CLUSTER)
+    start_first_instance(api_client, namespace, DEMO_CLUSTER)
+    return get_cluster(api_client, namespace, DEMO_CLUSTER)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLPLANE_TOOLS = ROOT / "tools" / "controlplane"
+OPERATOR_TOOLS = ROOT / "tools" / "operator"
 
 
 def versions() -> dict[str, str]:

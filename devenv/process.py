@@ -49,10 +49,21 @@ class ProcessExited(RuntimeError):
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """`env`: variables added to child_env(); `cwd`: the child's working directory."""
         self.name = name
         self.argv = argv
         self.log_path = log_path
+        self._env = env or {}
+        self._cwd = cwd
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,7 +89,8 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=child_env(),
+                env={**child_env(), **self._env},
+                cwd=self._cwd,
                 start_new_session=True,
             )
 

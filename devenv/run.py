@@ -2,8 +2,9 @@
 
 With a cluster configured (KUBECONFIG, in-cluster KUBERNETES_SERVICE_HOST, or ~/.kube/config)
 this simply becomes `python -m gunicorn -c gunicorn.conf.py [args] wsgi:app`. Without one it
-starts a LocalControlPlane with the CloudNativePG CRDs and a demo Cluster, points gunicorn at
-it, and tears it down when gunicorn exits.
+starts a LocalControlPlane (etcd, kube-apiserver, kube-controller-manager, the CloudNativePG CRDs
+and the real CloudNativePG operator with its webhooks) with a demo Cluster, points gunicorn at it,
+and tears it down when gunicorn exits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devenv.binaries import ensure_binaries
+from devenv.binaries import ensure_binaries, ensure_operator
 from devenv.controlplane import LocalControlPlane
 from devenv.demo import DEMO_CLUSTER, seed_demo
 from devenv.paths import ROOT, cache_dir
@@ -50,13 +51,17 @@ def main(args: list[str] | None = None) -> int:
     kubeconfig = cache_dir() / "local" / "kubeconfig"
     print(
         "cnpg-mcp-server: no Kubernetes cluster configured (no KUBECONFIG, not in a pod, no ~/.kube/config).\n"
-        "  Starting a local kube-apiserver + etcd with the CloudNativePG CRDs and a demo Cluster\n"
-        f"  ({DEMO_NAMESPACE}/{DEMO_CLUSTER}; no operator or Pods really run).\n"
+        "  Starting a local control plane (etcd, kube-apiserver, kube-controller-manager) with the\n"
+        "  real CloudNativePG operator and its webhooks, and a demo Cluster "
+        f"{DEMO_NAMESPACE}/{DEMO_CLUSTER}.\n"
+        "  There is no kubelet, so no Pod really runs: the operator creates the cluster's Secrets,\n"
+        "  Services, PVC, bootstrap Job and first Pod, and stays in phase \"Setting up primary\".\n"
         "  To use a real cluster instead: export KUBECONFIG=/path/to/kubeconfig (or create ~/.kube/config).",
         file=sys.stderr,
         flush=True,
     )
     bin_dir = ensure_binaries()
+    ensure_operator()  # built here (once, cached) so its progress shows before the control plane starts
     with LocalControlPlane(bin_dir=bin_dir) as controlplane:
         with controlplane.api_client() as client:
             seed_demo(client, DEMO_NAMESPACE)

@@ -9,7 +9,7 @@
 #   GUNICORN_BIND=127.0.0.1:3100 scripts/start-http.sh
 #
 # With KUBECONFIG, in-cluster configuration or ~/.kube/config it serves that cluster;
-# with none it starts a local kube-apiserver + etcd with a demo cluster and stops it on exit.
+# with none it starts a local control plane with the CloudNativePG operator and a demo cluster, and stops it on exit.
 # Stop the server with Ctrl-C (SIGINT) or SIGTERM; requests in flight are finished first.
 set -euo pipefail
 

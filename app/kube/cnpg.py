@@ -11,6 +11,14 @@ LABEL_INSTANCE_NAME = "cnpg.io/instanceName"
 LABEL_INSTANCE_ROLE = "cnpg.io/instanceRole"
 LABEL_LEGACY_ROLE = "role"
 LABEL_POD_ROLE = "cnpg.io/podRole"
+
+
+def instance_selector(cluster: str) -> str:
+    """The label selector of a cluster's PostgreSQL instance Pods only: the operator also labels its
+    bootstrap/join Job Pods (`cnpg.io/jobRole`) and pooler Pods with the cluster's name."""
+    return f"{LABEL_CLUSTER}={cluster},{LABEL_POD_ROLE}=instance"
+
+
 # Marks objects this server created, so deleting a cluster removes only those.
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "cnpg-mcp-server"

@@ -7,7 +7,14 @@ were doing. `str(ApiException)` is never used: it prints response headers and bo
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+# How the API server words an admission webhook's refusal, and a webhook it could not call.
+_DENIED = re.compile(r'^admission webhook "(?P<hook>[^"]+)" denied the request:\s*(?P<rest>.*)$', re.DOTALL)
+_UNREACHABLE = re.compile(r'^Internal error occurred: failed calling webhook "(?P<hook>[^"]+)"')
+# The object summary the API server puts before a webhook's field errors: Kind.group "name" is invalid:
+_INVALID_PREFIX = re.compile(r'^\S+ "[^"]*" is invalid:\s*')
 
 
 class KubeError(Exception):
@@ -39,11 +46,18 @@ class Forbidden(KubeError):
 
 
 class Invalid(KubeError):
-    """The API server (or the CRD schema) rejected the object; `causes` name the fields."""
+    """The API server (the CRD schema, or an admission webhook) rejected the object; `causes` name
+    the fields, `webhook` the admission webhook that refused it (e.g. "vcluster.cnpg.io")."""
 
-    def __init__(self, message: str, causes: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, message: str, causes: list[dict[str, str]] | None = None, webhook: str | None = None) -> None:
         super().__init__(message)
         self.causes = causes or []
+        self.webhook = webhook
+
+
+def _refuser(hook: str) -> str:
+    """Who refused, in words: CloudNativePG's webhooks are all named <x><kind>.cnpg.io."""
+    return f"the CloudNativePG operator ({hook})" if hook.endswith(".cnpg.io") else f"admission webhook {hook!r}"
 
 
 def _status(body: Any) -> dict[str, Any]:
@@ -72,17 +86,36 @@ def from_api_exception(status: int, body: Any, doing: str) -> KubeError:
         return AlreadyExists(f"Already exists: cannot {doing}{detail}")
     if status == 409:
         return Conflict(f"Conflict while trying to {doing} (the object changed; read it again and retry){detail}")
+    if status in (400, 403, 422) and (denied := _DENIED.match(message)):
+        # An admission webhook's refusal: its reasons are the operator's, so say whose they are.
+        hook = denied.group("hook")
+        causes = _causes(info)
+        reasons = _fields(causes) or _INVALID_PREFIX.sub("", denied.group("rest").strip()) or "no reason given"
+        return Invalid(f"Invalid request to {doing}: {_refuser(hook)} refused it: {reasons}", causes, webhook=hook)
+    if status == 500 and (unreachable := _UNREACHABLE.match(message)):
+        hook = unreachable.group("hook")
+        return KubeUnavailable(
+            f"Cannot {doing}: the API server could not reach {_refuser(hook)}, whose approval every such write "
+            "needs; check that the operator is running, then retry"
+        )
     if status == 403:
         return Forbidden(f"Forbidden: not allowed to {doing}{detail}")
     if status in (400, 422):
-        causes = [
-            {"field": str(c.get("field", "")), "message": str(c.get("message", ""))}
-            for c in (info.get("details") or {}).get("causes") or []
-        ]
-        fields = "; ".join(f"{c['field']}: {c['message']}" if c["field"] else c["message"] for c in causes)
-        return Invalid(f"Invalid request to {doing}: {fields or message or 'rejected by the API server'}", causes)
+        causes = _causes(info)
+        return Invalid(f"Invalid request to {doing}: {_fields(causes) or message or 'rejected by the API server'}", causes)
     if status == 401:
         return KubeUnavailable("Kubernetes API rejected this server's credentials (HTTP 401); check its kubeconfig or ServiceAccount")
     if status == 429 or status >= 500:
         return KubeUnavailable(f"Kubernetes API unavailable (HTTP {status}) while trying to {doing}; retry shortly")
     return KubeError(f"Kubernetes API answered HTTP {status} while trying to {doing}{detail}")
+
+
+def _causes(info: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"field": str(c.get("field", "")), "message": str(c.get("message", ""))}
+        for c in (info.get("details") or {}).get("causes") or []
+    ]
+
+
+def _fields(causes: list[dict[str, str]]) -> str:
+    return "; ".join(f"{c['field']}: {c['message']}" if c["field"] else c["message"] for c in causes)

@@ -46,6 +46,11 @@ FIXED_PARAMETERS = frozenset({
     "unix_socket_group", "unix_socket_permissions",
 })
 
+# A Kubernetes resource quantity (e.g. 500m, 2, 1Gi), with the regular expression CloudNativePG's
+# defaulting webhook applies before anything else: it refuses other values without naming the field.
+QUANTITY = {"type": "string", "maxLength": 32, "pattern": r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$",
+            "description": "Kubernetes quantity, e.g. 500m or 2 (cpu), 512Mi or 4Gi (memory)"}
+
 _READ = ToolHints(read_only=True, destructive=False, idempotent=True, open_world=False)
 
 _SUMMARY = obj(
@@ -147,8 +152,10 @@ def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
     kube = kube_of(ctx)
     # Three independent reads, in flight together; the Cluster's own errors still come first.
-    pods_ahead = kube.prefetch(lambda: resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}",
-                                                           ctx.identity))
+    # Instance pods only: a real cluster also keeps its completed bootstrap Job pods (and its
+    # PgBouncer pods) under the same cluster label; cluster_pods shows those.
+    pods_ahead = kube.prefetch(lambda: resources.list_pods(
+        kube, namespace, cnpg.instance_selector(name), ctx.identity))
     events_ahead = kube.prefetch(lambda: resources.list_events(kube, namespace, "Cluster", name, ctx.identity))
     cluster = get_cluster_or_explain(ctx, namespace, name)
     spec, status = cluster.get("spec", {}), cluster.get("status", {})
@@ -334,8 +341,8 @@ CLUSTER_CREATE = ToolSpec(
                       "description": "Owner of the initial database (default: same as database)"},
             "parameters": {**_STRING_MAP, "maxProperties": 100, "description": "postgresql.conf parameters"},
             "resources": obj({
-                "requests": obj({"cpu": {"type": "string"}, "memory": {"type": "string"}}),
-                "limits": obj({"cpu": {"type": "string"}, "memory": {"type": "string"}}),
+                "requests": obj({"cpu": QUANTITY, "memory": QUANTITY}),
+                "limits": obj({"cpu": QUANTITY, "memory": QUANTITY}),
             }, description="CPU/memory requests and limits per instance"),
             "enable_superuser_access": {"type": "boolean", "default": False,
                                         "description": "Create a postgres superuser secret (off by default)"},
@@ -402,13 +409,22 @@ def _set_parameters(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     # In a merge patch, null deletes the key.
     patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"postgresql": {"parameters": changes}}},
                                       dry_run=dry_run, identity=ctx.identity)
-    return {
+    after = {k: str(v) for k, v in ((patched.get("spec", {}).get("postgresql") or {}).get("parameters") or {}).items()}
+    # CloudNativePG's defaulting webhook fills in the parameters it always sets (archive_mode,
+    # wal_level, ...): removing one of those brings back its default, which the answer says.
+    restored = {k: after[k] for k, v in changes.items() if v is None and k in after}
+    result = {
         "name": name, "namespace": namespace, "dry_run": dry_run,
         "changed": sorted(k for k, v in changes.items() if v is not None and previous.get(k) != v),
-        "removed": sorted(k for k, v in changes.items() if v is None),
-        "parameters": {k: str(v) for k, v in ((patched.get("spec", {}).get("postgresql") or {}).get("parameters") or {}).items()},
+        "removed": sorted(k for k, v in changes.items() if v is None and k not in after),
+        "parameters": after,
         "note": "CloudNativePG reloads or restarts instances as each parameter requires.",
     }
+    if restored:
+        result["restored_defaults"] = restored
+        result["note"] += (f" CloudNativePG sets {', '.join(sorted(restored))} itself: removing them restored its "
+                           "default value.")
+    return result
 
 
 CLUSTER_SET_PARAMETERS = ToolSpec(
@@ -429,7 +445,7 @@ CLUSTER_SET_PARAMETERS = ToolSpec(
     output_schema=obj(
         {"name": {"type": "string"}, "namespace": {"type": "string"}, "dry_run": {"type": "boolean"},
          "changed": {"type": "array", "items": {"type": "string"}}, "removed": {"type": "array", "items": {"type": "string"}},
-         "parameters": _STRING_MAP, "note": {"type": "string"}},
+         "restored_defaults": _STRING_MAP, "parameters": _STRING_MAP, "note": {"type": "string"}},
         ["name", "namespace", "dry_run", "changed", "removed", "parameters"],
     ),
     hints=ToolHints(read_only=False, destructive=False, idempotent=True, open_world=False),
@@ -450,10 +466,11 @@ def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     if current is None:
         raise ToolError(f"Cluster {name!r} has no separate WAL volume to resize" if volume == "wal"
                         else f"Cluster {name!r} has no storage size set")
-    if quantity_bytes(size) < quantity_bytes(current) and not args.get("allow_shrink", False):
+    if quantity_bytes(size) < quantity_bytes(current):
+        # CloudNativePG's validating webhook refuses every shrink ("can't shrink existing storage").
         raise ToolError(
-            f"{size} is smaller than the current {current}: volumes can only grow. "
-            "Set allow_shrink only if you know the storage class supports it (new PVCs only)."
+            f"{size} is smaller than the current {current}: CloudNativePG only grows volumes and refuses to "
+            "shrink them. To use smaller volumes, create a new cluster (e.g. cluster_restore from a backup)."
         )
     patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {key: {"size": size}}},
                                       dry_run=dry_run, identity=ctx.identity)
@@ -466,12 +483,12 @@ CLUSTER_RESIZE_STORAGE = ToolSpec(
     title="Resize cluster storage",
     description=(
         "Grow the data (or WAL) volume size of a cluster; the operator expands each PVC if the storage class "
-        "allows expansion. Shrinking is refused unless allow_shrink is set."
+        "allows expansion. CloudNativePG never shrinks a volume."
     ),
     input_schema=obj(
         {"name": CLUSTER_NAME, "namespace": NAMESPACE, "size": {**STORAGE_SIZE, "description": "New size, e.g. 20Gi"},
          "volume": {"type": "string", "enum": ["data", "wal"], "default": "data"},
-         "allow_shrink": {"type": "boolean", "default": False}, "dry_run": DRY_RUN},
+         "dry_run": DRY_RUN},
         ["name", "namespace", "size"],
     ),
     output_schema=obj(

@@ -44,7 +44,7 @@ def _candidates(argument: str, context: dict[str, str], ctx: ToolContext) -> lis
     if cluster is None:
         return []
     if argument in INSTANCE_ARGUMENTS:
-        pods = resources.list_pods(kube, namespace, f"{cnpg.LABEL_CLUSTER}={cluster}", ctx.identity)
+        pods = resources.list_pods(kube, namespace, cnpg.instance_selector(cluster), ctx.identity)
         return [p["metadata"]["name"] for p in pods]
     if argument in BACKUP_ARGUMENTS:
         return [b["metadata"]["name"] for b in kube_backups.list_backups(kube, namespace, cluster, ctx.identity)]

@@ -211,7 +211,7 @@ def _instance_pod(ctx: ToolContext, namespace: str, cluster: str, instance: str)
         pod = resources.get_pod(kube_of(ctx), namespace, instance, ctx.identity)
     except NotFound:
         pods = resources.list_pods(kube_of(ctx), namespace,
-                                   f"{cnpg.LABEL_CLUSTER}={cluster},{cnpg.LABEL_POD_ROLE}=instance", ctx.identity)
+                                   cnpg.instance_selector(cluster), ctx.identity)
         names = sorted((p["metadata"]["name"] for p in pods), key=_natural)
         there = f"its instances: {', '.join(names)}" if names else "it has no instance pods"
         raise ToolError(f"Instance {instance!r} of cluster {cluster!r} not found; {there}") from None

@@ -66,13 +66,14 @@ _SUMMARY = obj(
         "pool_mode": {"type": "string"},
         "status_instances": nullable({"type": "integer"}),
         "phase": nullable({"type": "string"}),
+        "phase_reason": nullable({"type": "string"}),
         "paused": {"type": "boolean"},
         "service": {"type": "string"},
         "parameters": _STRING_MAP,
         "age": nullable({"type": "string"}),
     },
-    ["name", "namespace", "cluster", "type", "instances", "pool_mode", "status_instances", "phase", "paused",
-     "service", "parameters", "age"],
+    ["name", "namespace", "cluster", "type", "instances", "pool_mode", "status_instances", "phase", "phase_reason",
+     "paused", "service", "parameters", "age"],
 )
 
 
@@ -90,6 +91,8 @@ def summary(pooler: dict[str, Any]) -> dict[str, Any]:
         "pool_mode": pgbouncer.get("poolMode", "session"),
         "status_instances": int(status["instances"]) if "instances" in status else None,
         "phase": status.get("phase"),
+        # Why the operator holds it back ("inactive": e.g. its auth Secret does not exist yet).
+        "phase_reason": status.get("phaseReason") or None,
         "paused": bool(pgbouncer.get("paused", False)),
         "service": meta.get("name", ""),  # the operator names the pooler's Service after it
         "parameters": {k: str(v) for k, v in (pgbouncer.get("parameters") or {}).items()},

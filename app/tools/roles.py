@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from app.kube import AlreadyExists, KubeError, NotFound, cnpg, resources
@@ -114,6 +115,19 @@ def _check_role_name(name: str) -> None:
             f"Role {name!r} is reserved (postgres, streaming_replica and names starting with pg_ or cnpg_ "
             "belong to PostgreSQL or CloudNativePG); choose another name"
         )
+
+
+def _check_valid_until(args: dict[str, Any]) -> None:
+    """A real date and time, not just its shape: CloudNativePG's defaulting webhook parses validUntil
+    before anything else and refuses an impossible one without naming the field."""
+    value = args.get("valid_until")
+    if value is None:
+        return
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ToolError(f"valid_until {value!r} is not a real date and time (RFC 3339, e.g. "
+                        "2027-01-01T00:00:00Z)") from None
 
 
 def _find(cluster: dict[str, Any], name: str) -> dict[str, Any]:
@@ -252,6 +266,7 @@ ROLE_LIST = ToolSpec(
 def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     role = args["name"]
     _check_role_name(role)
+    _check_valid_until(args)
     namespace, name, cluster = _where(args, ctx)
     dry_run = bool(args.get("dry_run", False))
 
@@ -327,6 +342,7 @@ ROLE_CREATE = ToolSpec(
 def _update(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     role = args["name"]
     _check_role_name(role)
+    _check_valid_until(args)
     changes = {FIELDS[k]: v for k, v in args.items() if k in FIELDS}
     rotate = bool(args.get("rotate_password", False))
     if not changes and not rotate:

@@ -33,7 +33,8 @@ def server(controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="session")
 def controlplane() -> Iterator[LocalControlPlane]:
-    """One etcd + kube-apiserver (with the CNPG CRDs) for the session, ~5 s to start.
+    """One control plane for the session: etcd, kube-apiserver, kube-controller-manager, the CNPG CRDs
+    and the real CloudNativePG operator with its webhooks, ~7 s to start.
 
     The binaries are built on first use (minutes; CI builds them in an earlier, cached step
     with tools/controlplane/build.sh). Stopped at session end, on Ctrl-C and on SIGTERM.
@@ -56,7 +57,8 @@ def namespace(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
     core = kubernetes.client.CoreV1Api(admin_api)
     core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
-    # Without kube-controller-manager a namespace stays Terminating forever: ask, never wait.
+    # kube-controller-manager empties and removes it in the background (the operator cleans up its
+    # objects there too): ask, never wait, so a test does not pay for the teardown.
     try:
         core.delete_namespace(name)
     except ApiException:

@@ -1,5 +1,6 @@
 """Backups, scheduled backups and cluster_restore against the real local API server with the real
-CloudNativePG CRDs. No operator runs: Backup and Cluster status is set as admin, as the operator would."""
+CloudNativePG CRDs, operator and webhooks. No backup can really run (no Pod runs): Backup and Cluster status
+a running cluster would have is simulated (devenv/kubelet_sim.py), which freezes those objects."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app import create_app
 from app.settings import Settings
 from app.tools.recovery import parse_target_time
 from app.tools.errors import ToolError
-from devenv.operator_sim import set_cluster_status, simulate_cluster_ready
+from devenv.kubelet_sim import set_cluster_status, set_status, simulate_cluster_ready
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
@@ -70,8 +71,8 @@ def _make_backup(api: kubernetes.client.ApiClient, namespace: str, name: str, cl
             "spec": {"cluster": {"name": cluster}, **(spec or {})}}
     created = _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, "backups", body)
     if status:
-        created = _custom(api).patch_namespaced_custom_object_status(
-            GROUP, VERSION, namespace, "backups", name, {"status": status})
+        # What the operator would report once the backup ran: simulated, so the Backup is frozen.
+        created = set_status(api, namespace, "backups", name, **status)
     return created
 
 
@@ -119,7 +120,10 @@ def test_list_shows_a_clusters_backups_newest_first_with_what_the_operator_repor
     assert out["count"] == 4
     assert [b["name"] for b in out["backups"]] == ["pg-queued", "pg-new", "pg-failed", "pg-old"]
     queued, new, failed, _ = out["backups"]
-    assert queued["phase"].startswith("new") and queued["method"] == "volumeSnapshot" and queued["online"] is False
+    # The real operator's verdict on a snapshot backup of a cluster without spec.backup.volumeSnapshot
+    # (backup_create refuses such a request before it gets this far).
+    assert (queued["phase"], queued["error"]) == ("failed", "no volumeSnapshot section defined on the target cluster")
+    assert queued["method"] == "volumeSnapshot" and queued["online"] is False
     assert queued["details"] == {} and queued["started_at"] is None
     assert new["phase"] == "completed" and new["method"] == "barmanObjectStore" and new["error"] is None
     assert new["started_at"] == _stamp(NOW - timedelta(days=1))
@@ -526,6 +530,24 @@ def test_restore_dry_run_shows_the_cluster_and_creates_nothing(tools: ToolCaller
     assert out["created"] is False and out["dry_run"] is True
     assert out["spec"]["bootstrap"]["recovery"]["backup"] == {"name": "pg-1"}
     assert out["spec"]["logLevel"] == "info"  # CRD defaults: the API server validated the whole object
+    assert _names(admin_api, namespace, "clusters") == ["pg"]
+
+
+def test_restore_with_an_image_the_operator_refuses_quotes_its_reason(
+    tools: ToolCaller, admin_api, namespace: str
+) -> None:
+    _make_cluster(admin_api, namespace, "pg")
+    _completed(admin_api, namespace, "pg-1", "pg", NOW - timedelta(days=1))
+
+    for dry_run in (True, False):
+        message = tools.error("cluster_restore", name="pg-r", namespace=namespace, source_cluster="pg",
+                              backup="pg-1", image="ghcr.io/cloudnative-pg/postgresql:latest", dry_run=dry_run)
+        assert message == (
+            f"Invalid request to create cluster 'pg-r' in namespace {namespace!r}: the CloudNativePG operator "
+            "(vcluster.cnpg.io) refused it: "
+            "spec.imageName: Invalid value: \"ghcr.io/cloudnative-pg/postgresql:latest\": Can't use 'latest' as "
+            "image tag as we can't detect upgrades"
+        )
     assert _names(admin_api, namespace, "clusters") == ["pg"]
 
 

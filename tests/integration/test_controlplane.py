@@ -24,7 +24,7 @@ from urllib3.exceptions import HTTPError
 
 from devenv.controlplane import LocalControlPlane
 from devenv.demo import demo_cluster
-from devenv.operator_sim import GROUP, PLURAL, VERSION, get_cluster, set_cluster_status, simulate_cluster_ready
+from devenv.kubelet_sim import GROUP, PLURAL, VERSION, get_cluster, set_cluster_status, simulate_cluster_ready
 from devenv.paths import ROOT, versions
 
 CNPG_PLURALS = {
@@ -124,18 +124,23 @@ def test_rbac_denies_plain_users_until_a_role_grants_access(
 
 
 def test_each_static_token_authenticates_as_its_identity(controlplane: LocalControlPlane) -> None:
-    assert set(controlplane.tokens) == {"admin", "serviceaccount", "alice", "bob", "carol"}
+    assert set(controlplane.tokens) == {"admin", "serviceaccount", "operator", "alice", "bob", "carol"}
     with controlplane.api_client("serviceaccount") as sa:
         sa_user = _whoami(sa)
     with controlplane.api_client("admin") as admin:
         admin_user = _whoami(admin)
     with controlplane.api_client("carol") as carol:
         carol_user = _whoami(carol)
+    with controlplane.api_client("operator") as operator:
+        operator_user = _whoami(operator)
 
     assert sa_user.username == "system:serviceaccount:cnpg-mcp:cnpg-mcp"
     assert set(sa_user.groups) == {"system:serviceaccounts", "system:serviceaccounts:cnpg-mcp", "system:authenticated"}
     assert admin_user.username == "admin" and "system:masters" in admin_user.groups
     assert carol_user.username == "carol" and set(carol_user.groups) == {"system:authenticated"}
+    # The CloudNativePG operator's own ServiceAccount identity, as its release's RBAC binds it.
+    assert operator_user.username == "system:serviceaccount:cnpg-system:cnpg-manager"
+    assert "system:masters" not in operator_user.groups
 
 
 def test_admin_client_certificate_is_accepted(controlplane: LocalControlPlane) -> None:
@@ -161,7 +166,7 @@ def test_written_kubeconfig_works_with_the_clients_loader(controlplane: LocalCon
     assert path.stat().st_mode & 0o077 == 0  # holds a token
 
 
-def test_simulated_operator_produces_pods_services_secrets_and_status(
+def test_simulated_running_cluster_builds_on_what_the_real_operator_made(
     admin_api: kubernetes.client.ApiClient, namespace: str
 ) -> None:
     created = _create_cluster(admin_api, namespace, "pg")
@@ -169,27 +174,30 @@ def test_simulated_operator_produces_pods_services_secrets_and_status(
     returned = simulate_cluster_ready(admin_api, namespace, "pg")
 
     core = kubernetes.client.CoreV1Api(admin_api)
-    pods = {p.metadata.name: p for p in core.list_namespaced_pod(namespace, label_selector="cnpg.io/cluster=pg").items}
+    pods = {p.metadata.name: p for p in core.list_namespaced_pod(namespace, label_selector="cnpg.io/podRole=instance").items}
     assert sorted(pods) == ["pg-1", "pg-2", "pg-3"]
+    operator_made = pods["pg-1"]
     for name, pod in pods.items():
         role = "primary" if name == "pg-1" else "replica"
-        assert pod.metadata.labels == {
-            "cnpg.io/cluster": "pg",
-            "cnpg.io/instanceName": name,
-            "cnpg.io/podRole": "instance",
-            "cnpg.io/instanceRole": role,
-            "role": role,
-        }
+        assert pod.metadata.labels["cnpg.io/instanceName"] == name
+        assert (pod.metadata.labels["cnpg.io/instanceRole"], pod.metadata.labels["role"]) == (role, role)
+        assert pod.metadata.labels["app.kubernetes.io/managed-by"] == "cloudnative-pg"
         owner = pod.metadata.owner_references[0]
         assert (owner.kind, owner.name, owner.uid, owner.controller) == ("Cluster", "pg", created["metadata"]["uid"], True)
-        assert pod.spec.containers[0].image == "ghcr.io/cloudnative-pg/postgresql:17.5"
+        # The operator's own Pod spec (its instance manager, with TLS on the status port).
+        assert pod.spec.containers[0].command[:3] == ["/controller/manager", "instance", "run"]
+        assert pod.spec.containers[0].image == operator_made.spec.containers[0].image == "ghcr.io/cloudnative-pg/postgresql:17.5"
         assert pod.status.phase == "Running"
         assert {c.type: c.status for c in pod.status.conditions}["Ready"] == "True"
+    # The bootstrap Job ran to completion (simulated kubelet, real job controller).
+    job = kubernetes.client.BatchV1Api(admin_api).read_namespaced_job("pg-1-initdb", namespace)
+    assert job.status.succeeded == 1
+    # Everything else is the real operator's.
     services = {s.metadata.name for s in core.list_namespaced_service(namespace, label_selector="cnpg.io/cluster=pg").items}
     assert services == {"pg-rw", "pg-ro", "pg-r"}
-    secrets = {s.metadata.name: s for s in core.list_namespaced_secret(namespace, label_selector="cnpg.io/cluster=pg").items}
-    assert set(secrets) == {"pg-app", "pg-ca"}
-    assert secrets["pg-app"].type == "kubernetes.io/basic-auth"
+    secrets = {s.metadata.name: s.type for s in core.list_namespaced_secret(namespace).items}
+    assert secrets == {"pg-app": "kubernetes.io/basic-auth", "pg-ca": "Opaque",
+                       "pg-server": "kubernetes.io/tls", "pg-replication": "kubernetes.io/tls"}
 
     status = get_cluster(admin_api, namespace, "pg")["status"]  # read back, not just the patch reply
     assert status == returned["status"]
@@ -198,12 +206,15 @@ def test_simulated_operator_produces_pods_services_secrets_and_status(
     assert status["instanceNames"] == ["pg-1", "pg-2", "pg-3"]
     assert status["currentPrimary"] == status["targetPrimary"] == "pg-1"
     assert (status["writeService"], status["readService"]) == ("pg-rw", "pg-r")
-    assert status["image"] == "ghcr.io/cloudnative-pg/postgresql:17.5"
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("True", "ClusterIsReady")
+    # Frozen: the operator leaves the simulated status alone from here on.
+    assert get_cluster(admin_api, namespace, "pg")["metadata"]["annotations"]["cnpg.io/reconciliationLoop"] == "disabled"
+    time.sleep(3)
+    assert get_cluster(admin_api, namespace, "pg")["status"]["phase"] == "Cluster in healthy state"
 
 
-def test_simulated_operator_converges_on_a_new_primary_and_partial_readiness(
+def test_simulated_cluster_converges_on_a_new_primary_and_partial_readiness(
     admin_api: kubernetes.client.ApiClient, namespace: str
 ) -> None:
     _create_cluster(admin_api, namespace, "pg")
@@ -216,7 +227,7 @@ def test_simulated_operator_converges_on_a_new_primary_and_partial_readiness(
     assert [p.metadata.name for p in primaries.items] == ["pg-2"]
     ready_pods = {
         p.metadata.name
-        for p in core.list_namespaced_pod(namespace).items
+        for p in core.list_namespaced_pod(namespace, label_selector="cnpg.io/podRole=instance").items
         if {c.type: c.status for c in p.status.conditions}["Ready"] == "True"
     }
     assert ready_pods == {"pg-2"}  # the primary is ready first
@@ -284,7 +295,8 @@ import json, os, time
 from devenv.controlplane import LocalControlPlane
 
 def test_hang():
-    cp = LocalControlPlane(crds=False, verbose=False).start()
+    # The whole stack: etcd, kube-apiserver, kube-controller-manager and the operator (in its netns).
+    cp = LocalControlPlane(verbose=False).start()
     info = {"pids": list(cp.pids.values()), "workdir": str(cp.workdir)}
     with open(os.environ["INFO_FILE"] + ".tmp", "w") as f:
         json.dump(info, f)
@@ -302,7 +314,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signalled_pytest_stops_etcd_and_apiserver(tmp_path: Path, signum: int) -> None:
+def test_signalled_pytest_stops_every_control_plane_process(tmp_path: Path, signum: int) -> None:
     # etcd/apiserver run in their own sessions, so only our handlers can stop them: a Ctrl-C
     # (SIGINT → KeyboardInterrupt) or a CI job's SIGTERM to pytest must not leave them running.
     (tmp_path / "test_hang.py").write_text(textwrap.dedent(HANGING_TEST))
@@ -318,17 +330,18 @@ def test_signalled_pytest_stops_etcd_and_apiserver(tmp_path: Path, signum: int) 
     )
     pids: list[int] = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240
         while not info_file.exists():
             assert child.poll() is None, child.stdout.read().decode() if child.stdout else ""
             assert time.monotonic() < deadline, "child control plane did not start"
             time.sleep(0.1)
         info = json.loads(info_file.read_text())
         pids = info["pids"]
-        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        assert len(pids) == 5 and all(_alive(pid) for pid in pids)
 
         child.send_signal(signum)
-        child.wait(timeout=30)
+        # Generous: stopping is quick, but a busy 2-core machine can stall any process for a while.
+        child.wait(timeout=180)
 
         assert [pid for pid in pids if _alive(pid)] == []
         assert not Path(info["workdir"]).exists()

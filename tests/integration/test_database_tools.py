@@ -111,6 +111,10 @@ def test_create_dry_run_shows_the_accepted_object_and_creates_nothing(
         ({"database": "postgres"}, "the name postgres is reserved"),
         ({"database": "template1"}, "the name template1 is reserved"),
         ({"icu_locale": "en-US"}, "icuLocale is only available when localeProvider is set to `icu`"),
+        # Not the CRD: the operator's validating webhook (vdatabase.cnpg.io), quoted with its name.
+        ({"extensions": [{"name": "pgcrypto"}, {"name": "pgcrypto", "version": "1.3"}]},
+         'the CloudNativePG operator (vdatabase.cnpg.io) refused it: spec.extensions[1].name: Duplicate value: '
+         '"pgcrypto"'),
     ],
 )
 def test_create_returns_the_crd_rejections_verbatim(

@@ -13,7 +13,7 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 
 from app import create_app
 from app.settings import Settings
-from devenv.operator_sim import simulate_cluster_ready
+from devenv.kubelet_sim import simulate_cluster_ready
 from tests.conftest import modern_body, modern_headers
 
 RESOURCE_NOT_FOUND_2025 = -32002

@@ -26,7 +26,7 @@ from app import create_app
 from app.settings import Settings
 from app.tools.observability import MAX_LOG_BYTES
 from devenv import pki
-from devenv.operator_sim import simulate_cluster_ready
+from devenv.kubelet_sim import simulate_cluster_ready
 from devenv.process import free_port
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
@@ -92,19 +92,21 @@ def test_pods_lists_instances_first_with_role_readiness_and_restarts(
     }]}}, _content_type=MERGE)
     _pod(admin_api, namespace, "pg-pooler-rw-5d9c", {
         "cnpg.io/cluster": "pg", "cnpg.io/podRole": "pooler", "cnpg.io/poolerName": "pg-pooler-rw"}, "pgbouncer")
-    _pod(admin_api, namespace, "pg-1-initdb-x7k2p", {"cnpg.io/cluster": "pg", "cnpg.io/jobRole": "initdb"})
     _pod(admin_api, namespace, "pg2-1", {"cnpg.io/cluster": "pg2", "cnpg.io/podRole": "instance"})
 
     out = tools.ok("cluster_pods", name="pg", namespace=namespace)
 
     assert (out["current_primary"], out["target_primary"], out["count"]) == ("pg-2", "pg-2", 5)
     rows = [(p["name"], p["component"], p["role"], p["ready"], p["restarts"], p["reason"]) for p in out["pods"]]
+    # The last row is the pod of the operator's own initdb Job (created by the real job controller; the
+    # kubelet simulator marked it Succeeded): its name carries the job controller's random suffix.
+    job_pod = rows.pop()
+    assert job_pod[0].startswith("pg-1-initdb-") and job_pod[1:] == ("job", None, False, 0, "Completed")
     assert rows == [
         ("pg-1", "instance", "replica", True, 0, None),
         ("pg-2", "instance", "primary", True, 0, None),
         ("pg-3", "instance", "replica", False, 4, "CrashLoopBackOff"),
         ("pg-pooler-rw-5d9c", "pooler", None, False, 0, None),
-        ("pg-1-initdb-x7k2p", "job", None, False, 0, None),
     ]
     first = out["pods"][0]
     assert first["phase"] == "Running" and first["node"] is None and first["age"] is not None
@@ -133,20 +135,14 @@ def _event(api, namespace: str, kind: str, name: str, reason: str, when: str, ty
 
 @pytest.fixture
 def cluster_with_objects(tools: ToolCaller, admin_api, namespace: str) -> str:
-    """Cluster pg with pods pg-1, pg-2 (pg-2's Pod then deleted), a PVC, a job, backups and a pooler,
-    and a neighbour cluster pg2 whose objects must never show up."""
+    """Cluster pg with pods pg-1, pg-2 (pg-2's Pod then deleted), and the PVC pg-1 and Job pg-1-initdb
+    the real operator made for it, backups and a pooler; and backups of a neighbour pg2 whose objects
+    must never show up."""
     _ready_cluster(tools, admin_api, namespace, instances=2)
     core = _core(admin_api)
     core.delete_namespaced_pod("pg-2", namespace)  # failed over and gone; its events stay relevant
-    core.create_namespaced_persistent_volume_claim(namespace, {
-        "metadata": {"name": "pg-1", "labels": {"cnpg.io/cluster": "pg", "cnpg.io/pvcRole": "PG_DATA"}},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-    })
-    kubernetes.client.BatchV1Api(admin_api).create_namespaced_job(namespace, {
-        "metadata": {"name": "pg-1-initdb", "labels": {"cnpg.io/cluster": "pg", "cnpg.io/jobRole": "initdb"}},
-        "spec": {"template": {"spec": {"restartPolicy": "Never",
-                                       "containers": [{"name": "bootstrap", "image": "example/x:1"}]}}},
-    })
+    core.read_namespaced_persistent_volume_claim("pg-1", namespace)  # the operator's
+    kubernetes.client.BatchV1Api(admin_api).read_namespaced_job("pg-1-initdb", namespace)  # the operator's
     for backup, owner in (("pg-20260101", "pg"), ("pg2-20260101", "pg2")):
         _custom(admin_api).create_namespaced_custom_object(GROUP, VERSION, namespace, "backups", {
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "Backup", "metadata": {"name": backup},
@@ -161,20 +157,20 @@ def test_events_keep_those_of_the_cluster_and_its_objects_newest_first(
 ) -> None:
     cnpg = f"{GROUP}/{VERSION}"
     mine = [
-        ("Cluster", "pg", "CreatingPodDisruptionBudget", "2026-01-01T10:00:00Z", "Normal", cnpg),
-        ("Pod", "pg-1", "Unhealthy", "2026-01-01T10:01:00Z", "Warning", "v1"),
-        ("Pod", "pg-2", "Killing", "2026-01-01T10:02:00Z", "Normal", "v1"),
-        ("PersistentVolumeClaim", "pg-1", "ProvisioningFailed", "2026-01-01T10:03:00Z", "Warning", "v1"),
-        ("Job", "pg-1-initdb", "Completed", "2026-01-01T10:04:00Z", "Normal", "batch/v1"),
-        ("Backup", "pg-20260101", "Starting", "2026-01-01T10:05:00Z", "Normal", cnpg),
-        ("Pooler", "pg-pooler-rw", "CreatingDeployment", "2026-01-01T10:06:00Z", "Normal", cnpg),
-        ("Deployment", "pg-pooler-rw", "ScalingReplicaSet", "2026-01-01T10:07:00Z", "Normal", "apps/v1"),
+        ("Cluster", "pg", "CreatingPodDisruptionBudget", "2099-01-01T10:00:00Z", "Normal", cnpg),
+        ("Pod", "pg-1", "Unhealthy", "2099-01-01T10:01:00Z", "Warning", "v1"),
+        ("Pod", "pg-2", "Killing", "2099-01-01T10:02:00Z", "Normal", "v1"),
+        ("PersistentVolumeClaim", "pg-1", "ProvisioningFailed", "2099-01-01T10:03:00Z", "Warning", "v1"),
+        ("Job", "pg-1-initdb", "Completed", "2099-01-01T10:04:00Z", "Normal", "batch/v1"),
+        ("Backup", "pg-20260101", "Starting", "2099-01-01T10:05:00Z", "Normal", cnpg),
+        ("Pooler", "pg-pooler-rw", "CreatingDeployment", "2099-01-01T10:06:00Z", "Normal", cnpg),
+        ("Deployment", "pg-pooler-rw", "ScalingReplicaSet", "2099-01-01T10:07:00Z", "Normal", "apps/v1"),
     ]
     others = [
-        ("Cluster", "pg2", "CreatingPodDisruptionBudget", "2026-01-01T11:00:00Z", "Normal", cnpg),
-        ("Pod", "pg2-1", "Unhealthy", "2026-01-01T11:01:00Z", "Warning", "v1"),
-        ("Backup", "pg2-20260101", "Failed", "2026-01-01T11:02:00Z", "Warning", cnpg),
-        ("Service", "pg-rw", "Updated", "2026-01-01T11:03:00Z", "Normal", "v1"),
+        ("Cluster", "pg2", "CreatingPodDisruptionBudget", "2099-01-01T11:00:00Z", "Normal", cnpg),
+        ("Pod", "pg2-1", "Unhealthy", "2099-01-01T11:01:00Z", "Warning", "v1"),
+        ("Backup", "pg2-20260101", "Failed", "2099-01-01T11:02:00Z", "Warning", cnpg),
+        ("Service", "pg-rw", "Updated", "2099-01-01T11:03:00Z", "Normal", "v1"),
     ]
     for kind, name, reason, when, type_, api_version in mine + others:
         _event(admin_api, namespace, kind, name, reason, when, type_, api_version)
@@ -183,33 +179,42 @@ def test_events_keep_those_of_the_cluster_and_its_objects_newest_first(
     newest = tools.ok("cluster_events", name="pg", namespace=namespace, limit=3)
     warnings = tools.ok("cluster_events", name="pg", namespace=namespace, type="Warning")
 
-    assert everything["matched"] == everything["count"] == 8
-    assert [e["object"] for e in everything["events"]] == [f"{k}/{n}" for k, n, *_ in reversed(mine)]
-    assert everything["events"][-1] == {
-        "last_seen": "2026-01-01T10:00:00Z", "type": "Normal", "reason": "CreatingPodDisruptionBudget",
+    # The test's events are dated in the future, so they come first; then the real ones, from the
+    # operator (Cluster/pg, Pooler) and kube-controller-manager (Job/pg-1-initdb, the Pooler's Deployment).
+    real = everything["events"][8:]
+    assert everything["matched"] == everything["count"] > 8
+    assert [e["object"] for e in everything["events"][:8]] == [f"{k}/{n}" for k, n, *_ in reversed(mine)]
+    assert {"Cluster/pg", "Job/pg-1-initdb"} <= {e["object"] for e in real}
+    assert {e["source"] for e in real} >= {"cloudnative-pg", "job-controller"}
+    assert not {e["object"] for e in everything["events"]} & {"Cluster/pg2", "Pod/pg2-1", "Backup/pg2-20260101",
+                                                              "Service/pg-rw"}
+    assert everything["events"][7] == {
+        "last_seen": "2099-01-01T10:00:00Z", "type": "Normal", "reason": "CreatingPodDisruptionBudget",
         "object": "Cluster/pg", "message": "CreatingPodDisruptionBudget on Cluster pg", "count": 1,
         "source": "cloudnative-pg",
     }
-    assert (newest["matched"], newest["count"]) == (8, 3)
+    assert (newest["matched"], newest["count"]) == (everything["matched"], 3)
     assert [e["reason"] for e in newest["events"]] == ["ScalingReplicaSet", "CreatingDeployment", "Starting"]
-    assert [e["object"] for e in warnings["events"]] == ["PersistentVolumeClaim/pg-1", "Pod/pg-1"]
+    assert [e["object"] for e in warnings["events"] if e["last_seen"].startswith("2099")] == [
+        "PersistentVolumeClaim/pg-1", "Pod/pg-1"]
+    assert {e["type"] for e in warnings["events"]} == {"Warning"}
 
 
 def test_events_order_mixed_timestamp_styles_by_time(tools: ToolCaller, admin_api, namespace: str) -> None:
     _ready_cluster(tools, admin_api, namespace, instances=1)
-    _event(admin_api, namespace, "Pod", "pg-1", "Older", "2026-01-01T10:00:00Z")
+    _event(admin_api, namespace, "Pod", "pg-1", "Older", "2099-01-01T10:00:00Z")
     # An events.k8s.io-style event: eventTime with microseconds, no lastTimestamp.
     _core(admin_api).create_namespaced_event(namespace, {
         "metadata": {"name": f"pg-1.{uuid.uuid4().hex[:10]}"},
         "involvedObject": {"kind": "Pod", "name": "pg-1", "namespace": namespace, "apiVersion": "v1"},
         "reason": "Newer", "message": "m", "type": "Normal", "action": "Check",
-        "eventTime": "2026-01-01T10:00:00.500000Z", "reportingComponent": "kubelet", "reportingInstance": "n1",
+        "eventTime": "2099-01-01T10:00:00.500000Z", "reportingComponent": "kubelet", "reportingInstance": "n1",
     })
 
     out = tools.ok("cluster_events", name="pg", namespace=namespace)
 
-    assert [(e["reason"], e["source"]) for e in out["events"]] == [("Newer", "kubelet"), ("Older", "cloudnative-pg")]
-    assert out["events"][0]["last_seen"] == "2026-01-01T10:00:00.500000Z"
+    assert [(e["reason"], e["source"]) for e in out["events"]][:2] == [("Newer", "kubelet"), ("Older", "cloudnative-pg")]
+    assert out["events"][0]["last_seen"] == "2099-01-01T10:00:00.500000Z"
 
 
 @pytest.mark.parametrize(("arguments", "expected"), [
@@ -467,7 +472,8 @@ def test_read_only_mode_keeps_every_observability_tool(kubeconfig: Path, admin_a
     listed = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).get_json()
 
     assert set(TOOLS) <= {t["name"] for t in listed["result"]["tools"]}
-    assert ToolCaller(client).ok("cluster_pods", name="pg", namespace=namespace)["count"] == 1
+    pods = ToolCaller(client).ok("cluster_pods", name="pg", namespace=namespace)["pods"]
+    assert [p["component"] for p in pods] == ["instance", "job"]  # pg-1 and the operator's initdb Job pod
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -15,7 +15,7 @@ import pytest
 from app import create_app
 from app.settings import Settings
 from app.tools.operations import OPERATIONS_TOOLS
-from devenv.operator_sim import set_cluster_status, simulate_cluster_ready
+from devenv.kubelet_sim import set_cluster_status, simulate_cluster_ready
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
@@ -58,7 +58,9 @@ def _ready_condition(cluster: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pod_names(api: kubernetes.client.ApiClient, namespace: str) -> list[str]:
-    return sorted(p.metadata.name for p in kubernetes.client.CoreV1Api(api).list_namespaced_pod(namespace).items)
+    """The instance Pods (the completed bootstrap Job's Pod is left out)."""
+    pods = kubernetes.client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector="cnpg.io/podRole=instance")
+    return sorted(p.metadata.name for p in pods.items)
 
 
 def _recent(timestamp: str) -> bool:
@@ -249,19 +251,17 @@ def test_restart_of_a_replica_deletes_its_pod(
 def test_restart_refuses_pods_that_are_not_instances_of_the_cluster(
     tools: ToolCaller, admin_api, namespace: str, cluster: dict[str, Any]
 ) -> None:
-    kubernetes.client.CoreV1Api(admin_api).create_namespaced_pod(namespace, {
-        "metadata": {"name": "pg-1-initdb-abc", "labels": {"cnpg.io/cluster": "pg", "cnpg.io/instanceName": "pg-1",
-                                                           "cnpg.io/jobRole": "initdb"}},
-        "spec": {"containers": [{"name": "initdb", "image": "postgres"}]},
-    })
+    # The Pod of the operator's own bootstrap Job: labelled with the cluster and its first instance.
+    core = kubernetes.client.CoreV1Api(admin_api)
+    [initdb] = [p.metadata.name for p in core.list_namespaced_pod(namespace, label_selector="cnpg.io/jobRole=initdb").items]
 
-    job_pod = tools.error("cluster_restart", name="pg", namespace=namespace, instance="pg-1-initdb-abc",
-                          confirm="pg-1-initdb-abc")
+    job_pod = tools.error("cluster_restart", name="pg", namespace=namespace, instance=initdb, confirm=initdb)
     missing = tools.error("cluster_restart", name="pg", namespace=namespace, instance="7", confirm="pg-7")
 
-    assert job_pod.startswith("Pod 'pg-1-initdb-abc' is not an instance of cluster 'pg'")
+    assert initdb.startswith("pg-1-initdb-")
+    assert job_pod.startswith(f"Pod {initdb!r} is not an instance of cluster 'pg'")
     assert missing.startswith("Pod 'pg-7' not found")
-    assert "pg-1-initdb-abc" in _pod_names(admin_api, namespace)
+    assert core.read_namespaced_pod(initdb, namespace).metadata.deletion_timestamp is None
 
 
 def test_restart_needs_the_cluster_or_instance_name_repeated(

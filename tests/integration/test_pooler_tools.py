@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,8 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
+from app.tools.poolers import ALLOWED_PGBOUNCER_PARAMETERS
+from devenv.crds import module_dir
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
@@ -98,6 +104,40 @@ def test_create_refuses_parameters_cloudnativepg_manages(
     assert _pooler_names(admin_api, namespace) == []
 
 
+def _dry_run_pooler(api, namespace: str, name: str, cluster: str, parameters: dict[str, str]) -> None:
+    """Send a Pooler straight to the API server (dry run) so only the operator's webhook judges it."""
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, "poolers", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Pooler", "metadata": {"name": name},
+        "spec": {"cluster": {"name": cluster}, "pgbouncer": {"parameters": parameters}},
+    }, dry_run="All")
+
+
+def test_the_parameter_allow_list_is_the_operators(admin_api, namespace: str, cluster: str) -> None:
+    """pooler_create checks parameters itself (a clearer message, and a PgBouncer config that works where
+    the webhook is not installed); this pins that list to the operator's webhook, both ways."""
+    source = (module_dir() / "internal/webhook/v1/pooler_webhook.go").read_text()
+    block = source.split("AllowedPgbouncerGenericConfigurationParameters = stringset.From([]string{", 1)[1]
+    assert set(re.findall(r'"([a-z0-9_]+)"', block.split("})", 1)[0])) == ALLOWED_PGBOUNCER_PARAMETERS
+
+    _dry_run_pooler(admin_api, namespace, "pg-all", cluster, dict.fromkeys(ALLOWED_PGBOUNCER_PARAMETERS, "1"))
+    with pytest.raises(kubernetes.client.ApiException) as refused:
+        _dry_run_pooler(admin_api, namespace, "pg-bad", cluster, {"listen_port": "6432"})
+    message = json.loads(refused.value.body)["message"]
+    assert message.startswith('admission webhook "vpooler.cnpg.io" denied the request')
+    assert "Invalid or reserved parameter" in message
+
+
+def test_the_operator_also_refuses_a_pooler_named_like_its_cluster(
+    tools: ToolCaller, admin_api, namespace: str, cluster: str
+) -> None:
+    """Our check (no cluster in the namespace may have the name) is the wider one; the webhook's agrees."""
+    with pytest.raises(kubernetes.client.ApiException) as refused:
+        _dry_run_pooler(admin_api, namespace, cluster, cluster, {})
+    assert "the pooler resource cannot have the same name of a cluster" in refused.value.body
+    assert tools.error("pooler_create", cluster=cluster, namespace=namespace, name=cluster).startswith(
+        "A pooler cannot have the name of a cluster in its namespace")
+
+
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
@@ -144,28 +184,38 @@ def test_create_twice_says_it_already_exists(tools: ToolCaller, namespace: str, 
 # --- list ------------------------------------------------------------------
 
 
+def _wait_for_poolers(tools: ToolCaller, namespace: str, done, ceiling: float = 120.0) -> dict:
+    """pooler_list once every pooler satisfies `done` (the operator reconciles asynchronously)."""
+    deadline = time.monotonic() + ceiling
+    while True:
+        listed = tools.ok("pooler_list", namespace=namespace)
+        if listed["poolers"] and all(done(p) for p in listed["poolers"]):
+            return listed
+        if time.monotonic() > deadline:
+            raise AssertionError(f"poolers never settled: {listed['poolers']}")
+        time.sleep(0.5)
+
+
 def test_list_shows_each_pooler_with_its_spec_and_status(
     tools: ToolCaller, admin_api, namespace: str, cluster: str
 ) -> None:
     tools.ok("cluster_create", name="pg-two", namespace=namespace, instances=1)
     tools.ok("pooler_create", cluster=cluster, namespace=namespace, instances=2, pool_mode="transaction")
     tools.ok("pooler_create", cluster="pg-two", namespace=namespace, type="ro")
-    # What the operator would report once its Deployment runs.
-    _custom(admin_api).patch_namespaced_custom_object_status(
-        GROUP, VERSION, namespace, "poolers", "pg-pooler-rw", {"status": {"instances": 2, "phase": "active"}})
-
-    everything = tools.ok("pooler_list", namespace=namespace)
+    # The real operator makes each pooler's Deployment (whose ReplicaSet creates the pods) and reports
+    # it "active" once the cluster's pooler auth Secret exists: wait for that, as a user would.
+    everything = _wait_for_poolers(tools, namespace, lambda p: p["phase"] == "active" and p["status_instances"] == p["instances"])
     of_one = tools.ok("pooler_list", namespace=namespace, cluster="pg-two")
 
     assert everything["scope"] == f"namespace {namespace}" and everything["count"] == 2
     rw, ro = everything["poolers"]
     assert rw == {
         "name": "pg-pooler-rw", "namespace": namespace, "cluster": "pg", "type": "rw", "instances": 2,
-        "pool_mode": "transaction", "status_instances": 2, "phase": "active", "paused": False,
+        "pool_mode": "transaction", "status_instances": 2, "phase": "active", "phase_reason": None, "paused": False,
         "service": "pg-pooler-rw", "parameters": {}, "age": rw["age"],
     }
     assert rw["age"] is not None
-    assert (ro["name"], ro["cluster"], ro["status_instances"], ro["phase"]) == ("pg-two-pooler-ro", "pg-two", None, None)
+    assert (ro["name"], ro["cluster"], ro["status_instances"], ro["phase"]) == ("pg-two-pooler-ro", "pg-two", 1, "active")
     assert of_one["scope"] == f"cluster pg-two in namespace {namespace}"
     assert [p["name"] for p in of_one["poolers"]] == ["pg-two-pooler-ro"]
 

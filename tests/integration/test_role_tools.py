@@ -15,7 +15,7 @@ from app import create_app
 from app.kube import KubeAccess
 from app.kube import roles as kube_roles
 from app.settings import Settings
-from devenv.operator_sim import set_cluster_status
+from devenv.kubelet_sim import set_cluster_status, wait_for as wait_until_value
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
@@ -59,7 +59,9 @@ def _recorded(api: kubernetes.client.ApiClient, namespace: str, name: str = "pg"
 
 
 def _secret_names(api: kubernetes.client.ApiClient, namespace: str) -> set[str]:
-    return {s.metadata.name for s in kubernetes.client.CoreV1Api(api).list_namespaced_secret(namespace).items}
+    """Every Secret of the namespace except the CloudNativePG operator's own (CA, server, app, ...)."""
+    return {s.metadata.name for s in kubernetes.client.CoreV1Api(api).list_namespaced_secret(namespace).items
+            if (s.metadata.labels or {}).get("app.kubernetes.io/managed-by") != "cloudnative-pg"}
 
 
 def _password(api: kubernetes.client.ApiClient, namespace: str, name: str) -> str:
@@ -179,14 +181,60 @@ def test_create_refuses_bad_input_before_calling_the_api(
     assert _roles(admin_api, namespace) == [] and _secret_names(admin_api, namespace) == set()
 
 
-def test_create_removes_its_secret_when_the_cluster_patch_is_rejected(
+def test_create_refuses_an_impossible_valid_until_that_the_operator_would_refuse_without_a_field(
     tools: ToolCaller, admin_api, namespace: str, cluster
 ) -> None:
-    # Matches the argument pattern but is no date: the CRD's date-time format rejects the patch.
+    # Matches the argument pattern but is no date.
     message = tools.error("role_create", cluster="pg", namespace=namespace, name="alice",
                           valid_until="2030-13-45T99:00:00Z")
+    # The operator's defaulting webhook, given the same role, parses the time before anything else.
+    with pytest.raises(kubernetes.client.ApiException) as operator_says:
+        _custom(admin_api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "clusters", "pg", {
+            "spec": {"managed": {"roles": [{"name": "alice", "validUntil": "2030-13-45T99:00:00Z"}]}}}, dry_run="All")
 
-    assert message.startswith("Invalid request to update cluster 'pg'") and "validUntil" in message
+    assert message == "valid_until '2030-13-45T99:00:00Z' is not a real date and time (RFC 3339, e.g. 2027-01-01T00:00:00Z)"
+    assert json.loads(operator_says.value.body)["message"] == (
+        'admission webhook "mcluster.cnpg.io" denied the request: parsing time "2030-13-45T99:00:00Z": month out of range')
+    assert _secret_names(admin_api, namespace) == set() and _roles(admin_api, namespace) == []
+
+
+@pytest.mark.parametrize("name", ["postgres", "streaming_replica"])
+def test_reserved_role_names_are_refused_as_the_operator_refuses_them(
+    tools: ToolCaller, admin_api, namespace: str, cluster, name: str
+) -> None:
+    message = tools.error("role_create", cluster="pg", namespace=namespace, name=name)
+    with pytest.raises(kubernetes.client.ApiException) as operator_says:
+        _custom(admin_api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "clusters", "pg", {
+            "spec": {"managed": {"roles": [{"name": name}]}}}, dry_run="All")
+
+    assert f"Role {name!r} is reserved" in message
+    assert "This role is reserved for operator use" in json.loads(operator_says.value.body)["message"]
+
+
+def test_create_removes_its_secret_when_the_cluster_patch_is_rejected(
+    controlplane, admin_api, namespace: str, cluster, tmp_path: Path
+) -> None:
+    # alice may read clusters and manage secrets, but not change clusters: the patch is refused
+    # after the password Secret was made, which must then go again.
+    rbac = kubernetes.client.RbacAuthorizationV1Api(admin_api)
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": "secrets-not-clusters"}, "rules": [
+        {"apiGroups": [GROUP], "resources": ["clusters"], "verbs": ["get", "list"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "delete", "patch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+    ]})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": "alice"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secrets-not-clusters"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]})
+    alice = tool_caller(controlplane.write_kubeconfig(tmp_path / "alice.yaml", user="alice"))
+
+    def refused() -> str | None:
+        message = alice.error("role_create", cluster="pg", namespace=namespace, name="alice")
+        return None if "not allowed to get cluster" in message else message  # the binding is not active yet
+
+    message = wait_until_value(refused, "the RoleBinding to take effect")
+
+    assert message.startswith("Forbidden: not allowed to update cluster 'pg'")
     assert _secret_names(admin_api, namespace) == set()
     assert _roles(admin_api, namespace) == [] and _recorded(admin_api, namespace) == []
 
@@ -237,7 +285,8 @@ def test_roles_patch_carries_the_resource_version_and_is_recomputed_after_a_conf
 
     kube_roles.patch_cluster_locked(access, namespace, "pg", add_alice, current=cluster, dry_run=False)
 
-    assert len(seen) == 2 and seen[0] != seen[1]
+    # At least one recomputation (the operator, reconciling the live cluster, may cause another).
+    assert len(seen) >= 2 and seen[0] != seen[1]
     assert [r["name"] for r in _roles(admin_api, namespace)] == ["bob", "alice"]  # bob was not overwritten
 
 

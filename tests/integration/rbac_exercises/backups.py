@@ -8,7 +8,7 @@ from typing import Any
 
 import kubernetes
 
-from devenv.operator_sim import simulate_cluster_ready
+from devenv.kubelet_sim import simulate_cluster_ready
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 STORE = {"destinationPath": "s3://backups/bk",

@@ -8,7 +8,7 @@ from typing import Any
 
 import kubernetes
 
-from devenv.operator_sim import simulate_cluster_ready
+from devenv.kubelet_sim import simulate_cluster_ready
 
 
 def exercise(ok: Callable[..., dict[str, Any]], admin_api: kubernetes.client.ApiClient, namespace: str) -> None:

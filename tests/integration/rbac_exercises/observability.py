@@ -7,7 +7,7 @@ from typing import Any
 
 import kubernetes
 
-from devenv.operator_sim import simulate_cluster_ready
+from devenv.kubelet_sim import simulate_cluster_ready
 
 GROUP, VERSION = "postgresql.cnpg.io", "v1"
 
@@ -19,7 +19,9 @@ def exercise(ok: Callable[..., dict[str, Any]], admin_api: kubernetes.client.Api
             "spec": {"instances": 2, "storage": {"size": "1Gi"}},
         })
     simulate_cluster_ready(admin_api, namespace, "pg-obs")
-    assert [p["role"] for p in ok("cluster_pods", name="pg-obs", namespace=namespace)["pods"]] == ["primary", "replica"]
+    pods = ok("cluster_pods", name="pg-obs", namespace=namespace)["pods"]
+    # The instances first, then the operator's (completed) bootstrap Job pod.
+    assert [(p["component"], p["role"]) for p in pods] == [("instance", "primary"), ("instance", "replica"), ("job", None)]
     # Lists pods, PVCs, jobs, backups, poolers and events of the namespace.
     ok("cluster_events", name="pg-obs", namespace=namespace)
     # The simulated pods are on no node: the API answers an empty log, after checking pods/log access.
