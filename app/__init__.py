@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.auth import TokenVerifier
 from app.auth.registration import RegistrationProxy, build_proxy
-from app.kube import KubeAccess
+from app.kube import KubeContexts
 from app.logs import configure_logging
 from app.protocol.server import McpServer, ServerIdentity
 from app.settings import SERVICE_NAME, Settings
@@ -23,6 +23,7 @@ from app.web import access_log, health, mcp_endpoint, metrics_endpoint, registra
 from app.web.errors import register_error_handlers
 from app.web.ratelimit import FailedAuthLimit, create_limiter
 from app.web.request_id import register_request_id
+from app.web.state import STATE_KEY, app_state
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,8 @@ class AppState:
 
     settings: Settings
     server: McpServer
-    kube: KubeAccess
+    kube: KubeContexts
+    """The kubeconfig contexts this worker may reach; their clients are created on first use."""
     verifier: TokenVerifier | None
     """None in insecure mode (no OIDC_ISSUER)."""
     limiter: Limiter
@@ -63,9 +65,10 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     configure_logging(settings, log_stream)
-    registry = registry or Registry(all_tools())
-    if settings.read_only:
-        registry = registry.filtered(lambda spec: spec.hints.read_only)
+    contexts = KubeContexts(settings)
+    # The tools as served here: with a `context` argument when there are several contexts, and
+    # without the ones that change things when every context is read-only.
+    registry = Registry(registry.specs() if registry else all_tools(), contexts.policies, contexts.default.name)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -75,7 +78,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     register_request_id(app)  # first, so even a rate-limited answer carries the request id
     limiter = create_limiter(app, settings)
-    app.extensions["cnpg_mcp"] = AppState(
+    app.extensions[STATE_KEY] = AppState(
         settings=settings,
         server=McpServer(
             registry,
@@ -84,7 +87,7 @@ def create_app(
             ),
             ToolPolicy(settings),
         ),
-        kube=KubeAccess(settings),
+        kube=contexts,
         verifier=TokenVerifier(settings) if settings.auth_enabled else None,
         limiter=limiter,
         failed_auth=FailedAuthLimit(limiter, settings),
@@ -96,7 +99,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(mcp_endpoint.bp)
-    if app.extensions["cnpg_mcp"].registration is not None:
+    if app_state(app).registration is not None:
         registration.install(app, limiter, settings)
     if serve_http and not settings.auth_enabled:
         log.warning(

@@ -118,6 +118,13 @@ class Settings:
     # --- Kubernetes ----------------------------------------------------
     kubeconfig: str | None = None
     kube_context: str | None = None
+    kube_contexts: tuple[str, ...] = ()
+    """Kubeconfig contexts a tool's `context` argument may name (KUBE_CONTEXTS; "*" = all); empty:
+    one cluster, no `context` argument."""
+    read_only_contexts: tuple[str, ...] = ()
+    """Contexts served read-only while others are writable (MCP_READ_ONLY_CONTEXTS)."""
+    context_namespaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per-context namespace allow-lists (MCP_CONTEXT_NAMESPACES), overriding MCP_NAMESPACES there."""
     kube_timeout_seconds: float = 10.0
 
     # --- Logging -------------------------------------------------------
@@ -207,6 +214,9 @@ class Settings:
             insecure_allow_remote=_bool(env, "MCP_INSECURE_ALLOW_REMOTE", False),
             kubeconfig=_str(env, "KUBECONFIG"),
             kube_context=_str(env, "KUBE_CONTEXT"),
+            kube_contexts=_contexts(env, "KUBE_CONTEXTS"),
+            read_only_contexts=_contexts(env, "MCP_READ_ONLY_CONTEXTS", wildcard=False),
+            context_namespaces=_context_namespaces(env, "MCP_CONTEXT_NAMESPACES"),
             kube_timeout_seconds=_float(env, "KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120.0),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS, upper=True),
             log_format=_choice(env, "LOG_FORMAT", "json", _LOG_FORMATS),
@@ -246,6 +256,11 @@ class Settings:
         if self.kube_impersonate and not self.auth_enabled:
             # Impersonating "anonymous" would run every call as one shared identity: refuse.
             raise SettingsError("OIDC_ISSUER", "to be set: KUBE_IMPERSONATE maps each token's claims to a Kubernetes user")
+        if not self.kube_contexts:
+            for name, value in (("MCP_READ_ONLY_CONTEXTS", self.read_only_contexts),
+                                ("MCP_CONTEXT_NAMESPACES", self.context_namespaces)):
+                if value:
+                    raise SettingsError("KUBE_CONTEXTS", f"the contexts the server may reach, because {name} is set")
         if self.kube_timeout_seconds >= self.gunicorn_timeout:
             raise SettingsError(
                 "KUBE_TIMEOUT_SECONDS",
@@ -435,6 +450,41 @@ def _namespaces(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         if not _DNS1123_LABEL.fullmatch(namespace):
             raise SettingsError(name, "comma-separated namespace names (DNS-1123 labels)", namespace)
     return names
+
+
+# Kubeconfig context names are free-form; these characters would be ambiguous in our own settings.
+_CONTEXT_NAME = re.compile(r"^[^\s,;=]{1,253}$")
+
+
+def _contexts(env: Mapping[str, str], name: str, *, wildcard: bool = True) -> tuple[str, ...]:
+    names = _csv(env, name)
+    if wildcard and "*" in names:
+        if names != ("*",):
+            raise SettingsError(name, "either '*' (every context of the kubeconfig) or context names, not both")
+        return names
+    for context in names:
+        if context == "*" or not _CONTEXT_NAME.fullmatch(context):
+            raise SettingsError(name, "comma-separated kubeconfig context names", context)
+    return tuple(dict.fromkeys(names))
+
+
+def _context_namespaces(env: Mapping[str, str], name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`prod=db,app;staging=db` → (("prod", ("db", "app")), ("staging", ("db",)))."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    expected = "context=namespace[,namespace...] entries separated by ';' (e.g. prod=db,app;staging=db)"
+    parsed: dict[str, tuple[str, ...]] = {}
+    for entry in (part.strip() for part in raw.split(";")):
+        context, _, namespaces = entry.partition("=")
+        context = context.strip()
+        if not entry or not _ or not _CONTEXT_NAME.fullmatch(context) or context in parsed:
+            raise SettingsError(name, expected, entry)
+        names = _namespaces({name: namespaces}, name)
+        if not names:
+            raise SettingsError(name, expected, entry)
+        parsed[context] = names
+    return tuple(parsed.items())
 
 
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 scope-token characters

@@ -13,17 +13,20 @@ import uuid
 from typing import TextIO
 
 from app import create_app
-from app.kube import KubeAccess
+from app.identity import ANONYMOUS
+from app.kube import KubeContexts
 from app.protocol.server import McpServer
 from app.settings import Settings, SettingsError
-from app.tools.context import ToolContext
+from app.tools.context import new_tool_context
+from app.web.state import app_state
 
 
-def serve(server: McpServer, kube: KubeAccess, settings: Settings, stdin: TextIO, stdout: TextIO) -> None:
+def serve(server: McpServer, kube: KubeContexts, settings: Settings, stdin: TextIO, stdout: TextIO) -> None:
     for line in stdin:
         if not line.strip():
             continue
-        ctx = ToolContext(request_id=uuid.uuid4().hex, kube=kube, settings=settings)
+        # The local user runs it as their own process: the caller is the kubeconfig's identity.
+        ctx = new_tool_context(uuid.uuid4().hex, ANONYMOUS, settings, kube)
         try:
             decoded = json.loads(line)
         except (ValueError, RecursionError):
@@ -41,10 +44,14 @@ def main() -> int:
     except SettingsError as error:
         print(f"cnpg-mcp-server: configuration error: {error}", file=sys.stderr)
         return 2
+    if settings.kube_impersonate:
+        print("cnpg-mcp-server: configuration error: KUBE_IMPERSONATE needs a caller's token, and stdio has none; "
+              "over stdio the server runs as the kubeconfig's identity", file=sys.stderr)
+        return 2
     # Logs on stderr: stdout carries only protocol messages.
     app = create_app(settings, log_stream=sys.stderr, serve_http=False)
     logging.getLogger(__name__).info("serving MCP over stdio")
-    state = app.extensions["cnpg_mcp"]
+    state = app_state(app)
     serve(state.server, state.kube, state.settings, sys.stdin, sys.stdout)
     return 0
 

@@ -86,10 +86,29 @@ def test_the_app_never_loads_the_generated_core_v1_client(tmp_path: Path) -> Non
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
     )
     probe = (
-        "import sys, app; from app.kube import objects; from app.kube.access import KubeAccess; "
+        "import sys, app; from app.identity import ANONYMOUS; from app.kube import KubeContexts; "
         "from app.settings import Settings; "
-        f"objects.core_api(KubeAccess(Settings.from_env({{'KUBECONFIG': {str(kubeconfig)!r}}}))); "
+        f"KubeContexts(Settings.from_env({{'KUBECONFIG': {str(kubeconfig)!r}}})).session(ANONYMOUS).core(); "
         "print('kubernetes.client.api.core_v1_api' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=APP.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("path", sorted((APP / "tools").glob("*.py")), ids=lambda p: p.name)
+def test_tools_never_build_clients_or_pass_identities(path: Path) -> None:
+    """"Which cluster, as whom" is the KubeSession the request came with (app/kube/session.py):
+    a tool that built its own client, session or identity would be a second, unchecked path."""
+    tree = ast.parse(path.read_text(), str(path))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names |= {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              for alias in node.names}
+    attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    called = {node.func.id for node in calls if isinstance(node.func, ast.Name)}
+    keywords = {kw.arg for node in calls for kw in node.keywords}
+
+    assert not names & {"KubeAccess", "Identity", "caller_identity"}
+    assert not called & {"KubeSession", "KubeContexts"}  # naming the type in an annotation is fine
+    assert not attributes & {"api_client", "access", "_call"}
+    assert "identity" not in keywords

@@ -1,8 +1,10 @@
-"""The Kubernetes client of this worker, and the one choke point every API call goes through.
+"""The Kubernetes client of this worker for one cluster (kubeconfig context), and how a call is made.
 
-Clients are created lazily on first use (never at import), once per worker
-process. Every call has connect and read timeouts; reads retry briefly on
-connection errors, writes never retry (they may have been applied).
+Clients are created lazily on first use (never at import), once per worker process and
+context. Every call has connect and read timeouts; reads retry briefly on connection errors,
+writes never retry (they may have been applied). Tools never call this directly: they go
+through their `KubeSession` (app/kube/session.py), which adds the caller's identity and the
+namespace allow-list.
 """
 
 from __future__ import annotations
@@ -83,10 +85,12 @@ def _repeat_groups(request: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class KubeAccess:
-    """Holds this worker's Kubernetes API client, created on first use."""
+    """Holds this worker's Kubernetes API client for one context, created on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, context: str | None = None) -> None:
         self.settings = settings
+        self.context = context
+        """The kubeconfig context; None: in-cluster, or KUBE_CONTEXT / the current context."""
         self._lock = threading.Lock()
         self._client: kubernetes.client.ApiClient | None = None
         self._prefetcher: ThreadPoolExecutor | None = None
@@ -107,7 +111,7 @@ class KubeAccess:
 
     def _load_configuration(self) -> kubernetes.client.Configuration:
         config = kubernetes.client.Configuration()
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and self.settings.kubeconfig is None:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and self.settings.kubeconfig is None and self.context is None:
             kubernetes.config.load_incluster_config(client_configuration=config)
         else:
             path = self.settings.kubeconfig or os.path.expanduser(kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION)
@@ -118,7 +122,8 @@ class KubeAccess:
                 )
             try:
                 kubernetes.config.load_kube_config(
-                    config_file=path, context=self.settings.kube_context, client_configuration=config
+                    config_file=path, context=self.context or self.settings.kube_context,
+                    client_configuration=config
                 )
             except (kubernetes.config.ConfigException, ValueError, OSError) as exc:
                 raise KubeNotConfigured(f"Cannot use kubeconfig {path}: {exc}") from None
@@ -129,20 +134,18 @@ class KubeAccess:
         config.retries = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0, backoff_factor=0.1)
         return config
 
-    def call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, identity: Identity | None = None,
-             **kwargs: Any) -> T:
+    def call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, **kwargs: Any) -> T:
         """`_call`, measured: latency by read/write and failures by error class (app.metrics)."""
         started = time.monotonic()
         try:
-            return self._call(doing, fn, *args, read=read, identity=identity, **kwargs)
+            return self._call(doing, fn, *args, read=read, **kwargs)
         except KubeError as exc:
             metrics.KUBE_ERRORS.labels(error=type(exc).__name__).inc()
             raise
         finally:
             metrics.KUBE_CALL_SECONDS.labels(kind="read" if read else "write").observe(time.monotonic() - started)
 
-    def _call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, identity: Identity | None = None,
-              **kwargs: Any) -> T:
+    def _call(self, doing: str, fn: Callable[..., T], *args: Any, read: bool, **kwargs: Any) -> T:
         """Run one API call with timeouts, error mapping and (for reads) brief retries.
 
         `doing` describes the call for error messages ("list clusters in namespace 'db'").
@@ -152,8 +155,6 @@ class KubeAccess:
         """
         timeout = self.settings.kube_timeout_seconds
         kwargs["_request_timeout"] = (min(3.0, timeout), timeout)
-        if identity is not None:
-            kwargs["_headers"] = {**kwargs.get("_headers", {}), **identity.headers()}
         attempts = len(_READ_RETRY_DELAYS) + 1 if read else 1
         for attempt in range(attempts):
             try:
@@ -195,17 +196,12 @@ class KubeAccess:
                     )
         return self._prefetcher.submit(read)
 
-    def raw(self, doing: str, fn: Callable[..., Any], *args: Any, read: bool = True,
-            identity: Identity | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Like `call`, but parses the response bytes straight into dicts: no typed models, no text decoding pass."""
-        response = self.call(doing, fn, *args, read=read, identity=identity, _preload_content=False, **kwargs)
-        return json.loads(response.data)
-
     def probe(self) -> str:
-        """The API server's version ("v1.36.3").
+        """The API server's version ("v1.36.3"), as the server's own identity (for /health).
 
         Raises:
             KubeNotConfigured, KubeUnavailable.
         """
-        version = self.raw("read the API server version", kubernetes.client.VersionApi(self.api_client()).get_code)
-        return str(version.get("gitVersion", "unknown"))
+        response = self.call("read the API server version", kubernetes.client.VersionApi(self.api_client()).get_code,
+                             read=True, _preload_content=False)
+        return str(json.loads(response.data).get("gitVersion", "unknown"))

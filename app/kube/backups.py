@@ -1,7 +1,7 @@
-"""Backups and ScheduledBackups of CloudNativePG, each function one API call through `KubeAccess.call`.
+"""Backups and ScheduledBackups of a cluster: the operator's labels, and lists filtered by cluster.
 
-Writes take `dry_run` (server-side dry run, "All") and `identity` (impersonation); updates
-are merge patches carrying only the changed fields.
+Single reads and writes are the generic `KubeSession` methods with `cnpg.BACKUP` /
+`cnpg.SCHEDULED_BACKUP`.
 """
 
 from __future__ import annotations
@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 
-from app.kube import objects
-from app.kube.access import Identity, KubeAccess
+from app.kube import cnpg
+from app.kube.session import KubeSession
 
 JSON = dict[str, Any]
 
-BACKUPS = "backups"
-SCHEDULED_BACKUPS = "scheduledbackups"
 # Set by the operator on the Backups a ScheduledBackup creates (pkg/utils/labels_annotations.go).
 LABEL_SCHEDULED_BACKUP = "cnpg.io/scheduled-backup"
 # `kubectl cnpg hibernate on` sets it; the operator refuses to back up a hibernated cluster.
 ANNOTATION_HIBERNATION = "cnpg.io/hibernation"
+
 
 def _of_cluster(items: list[JSON], cluster: str | None) -> list[JSON]:
     # spec.cluster.name is the operator's own reference (required by the CRD); the
@@ -29,53 +28,12 @@ def _of_cluster(items: list[JSON], cluster: str | None) -> list[JSON]:
     return [item for item in items if ((item.get("spec") or {}).get("cluster") or {}).get("name") == cluster]
 
 
-# --- backups -------------------------------------------------------------
-
-
-def list_backups(access: KubeAccess, namespace: str, cluster: str | None = None,
-                 identity: Identity | None = None, label_selector: str | None = None) -> list[JSON]:
+def list_backups(session: KubeSession, namespace: str, cluster: str | None = None,
+                 label_selector: str | None = None) -> list[JSON]:
     """Backups in `namespace`, only those of `cluster` (by spec.cluster.name) when given."""
-    return _of_cluster(objects.list_objects(access, BACKUPS, namespace, identity, label_selector), cluster)
+    return _of_cluster(session.list(cnpg.BACKUP, namespace, label_selector=label_selector), cluster)
 
 
-def get_backup(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return objects.get_object(access, BACKUPS, namespace, name, identity)
-
-
-def create_backup(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
-                  identity: Identity | None = None) -> JSON:
-    return objects.create_object(access, BACKUPS, namespace, body, dry_run=dry_run, identity=identity)
-
-
-def delete_backup(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-                  identity: Identity | None = None) -> JSON:
-    return objects.delete_object(access, BACKUPS, namespace, name, dry_run=dry_run, identity=identity)
-
-
-# --- scheduled backups ---------------------------------------------------
-
-
-def list_scheduled_backups(access: KubeAccess, namespace: str, cluster: str | None = None,
-                           identity: Identity | None = None) -> list[JSON]:
+def list_scheduled_backups(session: KubeSession, namespace: str, cluster: str | None = None) -> list[JSON]:
     """ScheduledBackups in `namespace`, only those of `cluster` (by spec.cluster.name) when given."""
-    return _of_cluster(objects.list_objects(access, SCHEDULED_BACKUPS, namespace, identity), cluster)
-
-
-def get_scheduled_backup(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return objects.get_object(access, SCHEDULED_BACKUPS, namespace, name, identity)
-
-
-def create_scheduled_backup(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
-                            identity: Identity | None = None) -> JSON:
-    return objects.create_object(access, SCHEDULED_BACKUPS, namespace, body, dry_run=dry_run, identity=identity)
-
-
-def patch_scheduled_backup(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
-                           identity: Identity | None = None) -> JSON:
-    return objects.patch_object(access, SCHEDULED_BACKUPS, namespace, name, patch, dry_run=dry_run,
-                                identity=identity)
-
-
-def delete_scheduled_backup(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-                            identity: Identity | None = None) -> JSON:
-    return objects.delete_object(access, SCHEDULED_BACKUPS, namespace, name, dry_run=dry_run, identity=identity)
+    return _of_cluster(session.list(cnpg.SCHEDULED_BACKUP, namespace), cluster)

@@ -1,10 +1,34 @@
-"""CloudNativePG API coordinates and the labels the operator (and we) use."""
+"""CloudNativePG API coordinates, its kinds as data, and the labels the operator (and we) use."""
 
 import json
+from dataclasses import dataclass
 
 GROUP = "postgresql.cnpg.io"
 VERSION = "v1"
-CLUSTERS = "clusters"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One CloudNativePG kind: every one is namespaced under postgresql.cnpg.io/v1, so its plural
+    is all an API call needs; `word` names it in error messages ("scheduled backup 'nightly' ...")."""
+
+    plural: str
+    word: str
+    kind: str
+
+    @property
+    def label(self) -> str:
+        """The word at the start of a sentence ("Scheduled backup 'nightly' not found ...")."""
+        return self.word[:1].upper() + self.word[1:]
+
+
+CLUSTER = Kind("clusters", "cluster", "Cluster")
+BACKUP = Kind("backups", "backup", "Backup")
+SCHEDULED_BACKUP = Kind("scheduledbackups", "scheduled backup", "ScheduledBackup")
+POOLER = Kind("poolers", "pooler", "Pooler")
+# "Database object", not "database": the tools also speak of the PostgreSQL databases these declare.
+DATABASE = Kind("databases", "Database object", "Database")
+CLUSTERS = CLUSTER.plural
 
 LABEL_CLUSTER = "cnpg.io/cluster"
 LABEL_INSTANCE_NAME = "cnpg.io/instanceName"

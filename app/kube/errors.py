@@ -33,6 +33,26 @@ class NotFound(KubeError):
     pass
 
 
+class NamespaceNotServed(KubeError):
+    """The namespace is outside the context's allow-list (MCP_NAMESPACES): refused before any call."""
+
+
+class ContextNotServed(KubeError):
+    """The kubeconfig context is not one this server may reach (KUBE_CONTEXTS)."""
+
+
+class KubeletUnreachable(KubeError):
+    """The API server accepted a log request but could not get the log from the node's kubelet."""
+
+
+class CallerNotMapped(Exception):
+    """The caller's verified token cannot be mapped to a Kubernetes identity (impersonation claims).
+
+    An authorization failure of the request, not a tool error: it is not a KubeError, so no tool
+    catches it, and the transport answers 403 before anything runs.
+    """
+
+
 class AlreadyExists(KubeError):
     pass
 

@@ -8,19 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import kubernetes
 from kubernetes.client.rest import ApiException
 
-from app.kube import objects
-from app.kube.access import Identity, KubeAccess
-from app.kube.errors import KubeError
+from app.kube.errors import KubeletUnreachable
+from app.kube.session import KubeSession
 
 JSON = dict[str, Any]
 POSTGRES_CONTAINER = "postgres"
-
-
-class KubeletUnreachable(KubeError):
-    """The API server accepted a log request but could not get the log from the node's kubelet."""
 
 
 def _message(body: Any) -> str:
@@ -32,39 +26,37 @@ def _message(body: Any) -> str:
     return str(status.get("message") or "").strip() if isinstance(status, dict) else ""
 
 
-def list_namespace_events(access: KubeAccess, namespace: str, identity: Identity | None = None) -> list[JSON]:
+def list_namespace_events(session: KubeSession, namespace: str) -> list[JSON]:
     """All Events of a namespace: one call, filtered by the caller on several involved objects at once."""
-    found = access.raw(f"list events in namespace {namespace!r}", objects.core_api(access).list_namespaced_event, namespace,
-                       identity=identity)
+    found = session.raw(f"list events in {session.where(namespace)}", session.core().list_namespaced_event,
+                        namespace, namespace=namespace)
     return list(found.get("items", []))
 
 
-def list_pvcs(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
-    found = access.raw(f"list persistent volume claims in namespace {namespace!r}",
-                       objects.core_api(access).list_namespaced_persistent_volume_claim, namespace,
-                       label_selector=label_selector, identity=identity)
+def list_pvcs(session: KubeSession, namespace: str, label_selector: str) -> list[JSON]:
+    found = session.raw(f"list persistent volume claims in {session.where(namespace)}",
+                        session.core().list_namespaced_persistent_volume_claim, namespace,
+                        label_selector=label_selector, namespace=namespace)
     return list(found.get("items", []))
 
 
-def list_jobs(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
-    batch = kubernetes.client.BatchV1Api(access.api_client())
-    found = access.raw(f"list jobs in namespace {namespace!r}", batch.list_namespaced_job, namespace,
-                       label_selector=label_selector, identity=identity)
+def list_jobs(session: KubeSession, namespace: str, label_selector: str) -> list[JSON]:
+    found = session.raw(f"list jobs in {session.where(namespace)}", session.batch().list_namespaced_job, namespace,
+                        label_selector=label_selector, namespace=namespace)
     return list(found.get("items", []))
 
 
-def read_container_log(access: KubeAccess, namespace: str, pod: str, container: str, *, tail_lines: int,
-                       since_seconds: int | None = None, previous: bool = False,
-                       identity: Identity | None = None) -> str:
+def read_container_log(session: KubeSession, namespace: str, pod: str, container: str, *, tail_lines: int,
+                       since_seconds: int | None = None, previous: bool = False) -> str:
     """The container's log text (undecodable bytes replaced).
 
     Raises:
         KubeletUnreachable: the API server answered 5xx for the log itself. It proxies the
             request to the node's kubelet, so a 500/502/504 here (right after the pod was read
             successfully) means the kubelet could not be reached or answered badly.
-        KubeError: as `KubeAccess.call` otherwise.
+        KubeError: as `KubeSession.call` otherwise.
     """
-    core = objects.core_api(access)
+    core = session.core()
 
     def read(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -79,6 +71,6 @@ def read_container_log(access: KubeAccess, namespace: str, pod: str, container: 
         options["since_seconds"] = since_seconds
     # Raw bytes: with a preloaded response the client json-decodes the text first, so a log
     # that happens to be one JSON document (CNPG logs JSON lines) would come back as a dict repr.
-    response = access.call(f"read the log of container {container!r} of pod {pod!r} in namespace {namespace!r}",
-                           read, pod, namespace, read=True, identity=identity, _preload_content=False, **options)
+    response = session.call(f"read the log of container {container!r} of pod {pod!r} in {session.where(namespace)}",
+                            read, pod, namespace, namespace=namespace, read=True, _preload_content=False, **options)
     return bytes(response.data).decode("utf-8", "replace")

@@ -11,9 +11,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-from app.kube import resources
-from app.kube import objects
-from app.kube.access import Identity, KubeAccess
+from app.kube import cnpg, resources
+from app.kube.session import KubeSession, dry
 
 JSON = dict[str, Any]
 
@@ -44,19 +43,17 @@ def rfc3339_micro_now() -> str:
 # --- cluster metadata and spec (merge patches of only the changed fields) ---------
 
 
-def annotate_cluster(access: KubeAccess, namespace: str, name: str, annotations: dict[str, str | None], *,
-                     dry_run: bool, identity: Identity | None = None) -> JSON:
+def annotate_cluster(session: KubeSession, namespace: str, name: str, annotations: dict[str, str | None], *,
+                     dry_run: bool) -> JSON:
     """Set annotations on a Cluster; a None value removes the annotation (merge-patch null)."""
-    return resources.patch_cluster(access, namespace, name, {"metadata": {"annotations": annotations}},
-                                   dry_run=dry_run, identity=identity)
+    return session.patch(cnpg.CLUSTER, namespace, name, {"metadata": {"annotations": annotations}}, dry_run=dry_run)
 
 
-def set_maintenance_window(access: KubeAccess, namespace: str, name: str, *, in_progress: bool, reuse_pvc: bool,
-                           dry_run: bool, identity: Identity | None = None) -> JSON:
+def set_maintenance_window(session: KubeSession, namespace: str, name: str, *, in_progress: bool, reuse_pvc: bool,
+                           dry_run: bool) -> JSON:
     """`kubectl cnpg maintenance set|unset`: both fields are always written, as the plugin does."""
     window = {"inProgress": in_progress, "reusePVC": reuse_pvc}
-    return resources.patch_cluster(access, namespace, name, {"spec": {"nodeMaintenanceWindow": window}},
-                                   dry_run=dry_run, identity=identity)
+    return session.patch(cnpg.CLUSTER, namespace, name, {"spec": {"nodeMaintenanceWindow": window}}, dry_run=dry_run)
 
 
 def fenced_instances(cluster: JSON) -> list[str] | None:
@@ -97,8 +94,7 @@ def _not_ready_conditions(conditions: list[JSON] | None) -> list[JSON]:
     return [*kept, ready]
 
 
-def request_switchover(access: KubeAccess, namespace: str, name: str, pod: str, *, dry_run: bool,
-                       identity: Identity | None = None) -> JSON:
+def request_switchover(session: KubeSession, namespace: str, name: str, pod: str, *, dry_run: bool) -> JSON:
     """`kubectl cnpg promote`: make `pod` the target primary; the operator then switches over.
 
     Returns the Cluster as patched (or as it already was when `pod` is already the target).
@@ -115,11 +111,10 @@ def request_switchover(access: KubeAccess, namespace: str, name: str, pod: str, 
             "conditions": _not_ready_conditions(status.get("conditions")),
         }
 
-    return resources.patch_cluster_status(access, namespace, name, change, dry_run=dry_run, identity=identity)
+    return resources.patch_cluster_status(session, namespace, name, change, dry_run=dry_run)
 
 
-def request_primary_restart(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-                            identity: Identity | None = None) -> JSON:
+def request_primary_restart(session: KubeSession, namespace: str, name: str, *, dry_run: bool) -> JSON:
     """`kubectl cnpg restart CLUSTER PRIMARY`: ask the operator to restart the primary in place."""
     def change(cluster: JSON) -> JSON:
         return {
@@ -128,14 +123,13 @@ def request_primary_restart(access: KubeAccess, namespace: str, name: str, *, dr
             "conditions": _not_ready_conditions((cluster.get("status") or {}).get("conditions")),
         }
 
-    return resources.patch_cluster_status(access, namespace, name, change, dry_run=dry_run, identity=identity)
+    return resources.patch_cluster_status(session, namespace, name, change, dry_run=dry_run)
 
 
 # --- pods ----------------------------------------------------------------------
 
 
-def delete_pod(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-               identity: Identity | None = None) -> JSON:
+def delete_pod(session: KubeSession, namespace: str, name: str, *, dry_run: bool) -> JSON:
     """Delete one instance Pod; the operator recreates it (a replica restart)."""
-    return access.raw(f"delete pod {name!r} in namespace {namespace!r}", objects.core_api(access).delete_namespaced_pod,
-                      name, namespace, read=False, identity=identity, **objects.dry(dry_run))
+    return session.raw(f"delete pod {name!r} in {session.where(namespace)}", session.core().delete_namespaced_pod,
+                       name, namespace, namespace=namespace, read=False, **dry(dry_run))

@@ -1,6 +1,7 @@
-"""Reads and writes of the objects the tools need, each one API call through `KubeAccess.call`.
+"""Reads and writes with real logic beyond one generic call: status patches under optimistic
+locking, and the core objects (namespaces, pods, events, secrets) the tools need.
 
-Custom objects come back as dicts; core lists are read as raw JSON (no typed
+Every call goes through the caller's `KubeSession`; core lists are read as raw JSON (no typed
 models) because deserializing hundreds of Pods into models is the slow part.
 """
 
@@ -9,53 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-
-import kubernetes
-
-from app.kube import cnpg, objects
-from app.kube.access import Identity, KubeAccess
+from app.kube import cnpg
 from app.kube.errors import Conflict, Forbidden, NotFound
+from app.kube.session import KubeSession, dry
 
 JSON = dict[str, Any]
 
 
-_custom, _core, _dry = objects.custom_api, objects.core_api, objects.dry
-
-
-# --- clusters ------------------------------------------------------------
-
-
-def list_clusters(access: KubeAccess, namespace: str | None, label_selector: str | None = None,
-                  identity: Identity | None = None) -> list[JSON]:
-    """Clusters in one namespace, or in every namespace when `namespace` is None."""
-    options = {"label_selector": label_selector} if label_selector else {}
-    if namespace is None:
-        found = access.raw("list clusters in all namespaces", _custom(access).list_cluster_custom_object,
-                           cnpg.GROUP, cnpg.VERSION, cnpg.CLUSTERS, read=True, identity=identity, **options)
-    else:
-        found = access.raw(f"list clusters in namespace {namespace!r}", _custom(access).list_namespaced_custom_object,
-                           cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, read=True, identity=identity, **options)
-    return list(found.get("items", []))
-
-
-def get_cluster(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return objects.get_object(access, cnpg.CLUSTERS, namespace, name, identity)
-
-
-def create_cluster(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
-                   identity: Identity | None = None) -> JSON:
-    return objects.create_object(access, cnpg.CLUSTERS, namespace, body, dry_run=dry_run, identity=identity)
-
-
-def patch_cluster(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
-                  identity: Identity | None = None) -> JSON:
-    """JSON merge patch carrying only the changed fields (never a whole, possibly stale, object)."""
-    return objects.patch_object(access, cnpg.CLUSTERS, namespace, name, patch, dry_run=dry_run, identity=identity)
-
-
-def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
-                         change: Callable[[JSON], JSON | None], *, dry_run: bool = False,
-                         identity: Identity | None = None, attempts: int = 3) -> JSON:
+def patch_cluster_status(session: KubeSession, namespace: str, name: str,
+                         change: Callable[[JSON], JSON | None], *, dry_run: bool = False, attempts: int = 3) -> JSON:
     """Merge-patch the Cluster's /status with optimistic locking, as `kubectl cnpg` does.
 
     `change(cluster)` returns the status fields to set (or None when nothing needs to change).
@@ -66,56 +29,31 @@ def patch_cluster_status(access: KubeAccess, namespace: str, name: str,
     Raises:
         Conflict: the object kept changing; KubeError otherwise.
     """
-    custom = _custom(access)
     for attempt in range(attempts):
-        cluster = get_cluster(access, namespace, name, identity)
+        cluster = session.get(cnpg.CLUSTER, namespace, name)
         fields = change(cluster)
         if fields is None:
             return cluster
         patch = {"metadata": {"resourceVersion": cluster["metadata"]["resourceVersion"]}, "status": fields}
         try:
-            return access.call(f"update the status of cluster {name!r} in namespace {namespace!r}",
-                               custom.patch_namespaced_custom_object_status,
-                               cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, name, patch, read=False,
-                               identity=identity, **_dry(dry_run))
+            return session.patch_status(cnpg.CLUSTER, namespace, name, patch, dry_run=dry_run)
         except Conflict:
             if attempt + 1 == attempts:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def delete_cluster(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-                   identity: Identity | None = None) -> JSON:
-    return objects.delete_object(access, cnpg.CLUSTERS, namespace, name, dry_run=dry_run, identity=identity)
-
-
-def can_i(access: KubeAccess, verb: str, group: str, resource: str, namespace: str | None,
-          identity: Identity | None = None) -> bool:
-    """Ask the API server (SelfSubjectAccessReview, as `identity`) whether the caller may do it.
-
-    Every authenticated user may create self-reviews, so this needs no extra RBAC.
-    """
-    attributes = {"verb": verb, "group": group, "resource": resource}
-    if namespace is not None:
-        attributes["namespace"] = namespace
-    where = f"in namespace {namespace!r}" if namespace else "in all namespaces"
-    review = access.raw(f"check whether the caller may {verb} {resource} {where}",
-                        kubernetes.client.AuthorizationV1Api(access.api_client()).create_self_subject_access_review,
-                        {"spec": {"resourceAttributes": attributes}}, read=True, identity=identity)
-    return bool(review.get("status", {}).get("allowed"))
-
-
 # --- core objects --------------------------------------------------------
 
 
-def namespace_exists(access: KubeAccess, namespace: str, identity: Identity | None = None) -> bool:
+def namespace_exists(session: KubeSession, namespace: str) -> bool:
     """False only when the API says the namespace is missing.
 
     A server bound per namespace (RoleBindings) may not read Namespace objects;
     then the answer is unknown and the real call reports what is wrong.
     """
     try:
-        access.raw(f"get namespace {namespace!r}", _core(access).read_namespace, namespace, identity=identity)
+        session.raw(f"get namespace {namespace!r}", session.core().read_namespace, namespace, namespace=namespace)
     except NotFound:
         return False
     except Forbidden:
@@ -123,26 +61,24 @@ def namespace_exists(access: KubeAccess, namespace: str, identity: Identity | No
     return True
 
 
-def get_pod(access: KubeAccess, namespace: str, name: str, identity: Identity | None = None) -> JSON:
-    return access.raw(f"get pod {name!r} in namespace {namespace!r}", _core(access).read_namespaced_pod,
-                      name, namespace, identity=identity)
+def get_pod(session: KubeSession, namespace: str, name: str) -> JSON:
+    return session.raw(f"get pod {name!r} in {session.where(namespace)}", session.core().read_namespaced_pod,
+                       name, namespace, namespace=namespace)
 
 
-def list_pods(access: KubeAccess, namespace: str, label_selector: str, identity: Identity | None = None) -> list[JSON]:
-    found = access.raw(f"list pods in namespace {namespace!r}", _core(access).list_namespaced_pod, namespace,
-                       label_selector=label_selector, identity=identity)
+def list_pods(session: KubeSession, namespace: str, label_selector: str) -> list[JSON]:
+    found = session.raw(f"list pods in {session.where(namespace)}", session.core().list_namespaced_pod, namespace,
+                        label_selector=label_selector, namespace=namespace)
     return list(found.get("items", []))
 
 
-def list_events(access: KubeAccess, namespace: str, kind: str, name: str,
-                identity: Identity | None = None) -> list[JSON]:
+def list_events(session: KubeSession, namespace: str, kind: str, name: str) -> list[JSON]:
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-    found = access.raw(f"list events in namespace {namespace!r}", _core(access).list_namespaced_event, namespace,
-                       field_selector=selector, identity=identity)
+    found = session.raw(f"list events in {session.where(namespace)}", session.core().list_namespaced_event,
+                        namespace, field_selector=selector, namespace=namespace)
     return list(found.get("items", []))
 
 
-def delete_secret(access: KubeAccess, namespace: str, name: str, *, dry_run: bool,
-                  identity: Identity | None = None) -> None:
-    access.raw(f"delete secret {name!r} in namespace {namespace!r}", _core(access).delete_namespaced_secret,
-               name, namespace, read=False, identity=identity, **_dry(dry_run))
+def delete_secret(session: KubeSession, namespace: str, name: str, *, dry_run: bool) -> None:
+    session.raw(f"delete secret {name!r} in {session.where(namespace)}", session.core().delete_namespaced_secret,
+                name, namespace, namespace=namespace, read=False, **dry(dry_run))

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-from app.kube import cnpg, resources
-from app.kube import objects
-from app.kube.access import Identity, KubeAccess
+from app.kube import cnpg
 from app.kube.errors import Conflict
+from app.kube.session import KubeSession, dry
 
 JSON = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -20,9 +19,8 @@ LABEL_RELOAD = "cnpg.io/reload"
 SECRET_TYPE_BASIC_AUTH = "kubernetes.io/basic-auth"
 
 
-def patch_cluster_locked(access: KubeAccess, namespace: str, name: str, compute: Callable[[JSON], JSON], *,
-                         current: JSON | None = None, dry_run: bool, identity: Identity | None = None,
-                         attempts: int = 3) -> tuple[JSON, JSON]:
+def patch_cluster_locked(session: KubeSession, namespace: str, name: str, compute: Callable[[JSON], JSON], *,
+                         current: JSON | None = None, dry_run: bool, attempts: int = 3) -> tuple[JSON, JSON]:
     """Merge-patch the Cluster with a patch computed from the object as read, under optimistic locking.
 
     `compute(cluster)` returns the merge patch (e.g. `{"spec": {"managed": {"roles": [...]}}}`);
@@ -38,14 +36,12 @@ def patch_cluster_locked(access: KubeAccess, namespace: str, name: str, compute:
         Conflict: the object kept changing; KubeError otherwise.
     """
     for attempt in range(attempts):
-        cluster = current if current is not None and attempt == 0 else resources.get_cluster(
-            access, namespace, name, identity)
+        cluster = current if current is not None and attempt == 0 else session.get(cnpg.CLUSTER, namespace, name)
         patch = compute(cluster)
         patch = {**patch, "metadata": {**patch.get("metadata", {}),
                                        "resourceVersion": cluster["metadata"]["resourceVersion"]}}
         try:
-            return cluster, resources.patch_cluster(access, namespace, name, patch, dry_run=dry_run,
-                                                    identity=identity)
+            return cluster, session.patch(cnpg.CLUSTER, namespace, name, patch, dry_run=dry_run)
         except Conflict:
             if attempt + 1 == attempts:
                 raise
@@ -72,17 +68,15 @@ def password_secret(namespace: str, name: str, cluster: JSON, username: str, pas
     }
 
 
-def create_secret(access: KubeAccess, namespace: str, body: JSON, *, dry_run: bool,
-                  identity: Identity | None = None) -> None:
+def create_secret(session: KubeSession, namespace: str, body: JSON, *, dry_run: bool) -> None:
     """Create a Secret. The response (which echoes the data) is dropped, never returned."""
     name = body["metadata"]["name"]
-    access.raw(f"create secret {name!r} in namespace {namespace!r}", objects.core_api(access).create_namespaced_secret,
-               namespace, body, read=False, identity=identity, **objects.dry(dry_run))
+    session.raw(f"create secret {name!r} in {session.where(namespace)}", session.core().create_namespaced_secret,
+                namespace, body, namespace=namespace, read=False, **dry(dry_run))
 
 
-def patch_secret(access: KubeAccess, namespace: str, name: str, patch: JSON, *, dry_run: bool,
-                 identity: Identity | None = None) -> None:
+def patch_secret(session: KubeSession, namespace: str, name: str, patch: JSON, *, dry_run: bool) -> None:
     """Merge-patch a Secret by name, without reading it first; the response is dropped."""
     # The generated client would pick json-patch for core objects; a dict body is a merge patch.
-    access.raw(f"update secret {name!r} in namespace {namespace!r}", objects.core_api(access).patch_namespaced_secret,
-               name, namespace, patch, read=False, identity=identity, _content_type=MERGE_PATCH, **objects.dry(dry_run))
+    session.raw(f"update secret {name!r} in {session.where(namespace)}", session.core().patch_namespaced_secret,
+                name, namespace, patch, namespace=namespace, read=False, _content_type=MERGE_PATCH, **dry(dry_run))

@@ -352,7 +352,7 @@ class McpServer:
             audit.info("tool call refused", extra={
                 "event": "tool_call", "request_id": ctx.request_id, "subject": ctx.principal.subject,
                 "client_id": ctx.principal.client_id, "tool": spec.name, "namespace": arguments.get("namespace"),
-                "outcome": "insufficient_scope", "duration_ms": 0.0,
+                "context": _context_of(arguments, ctx), "outcome": "insufficient_scope", "duration_ms": 0.0,
             })
             metrics.TOOL_CALLS.labels(tool=spec.name, outcome="insufficient_scope").inc()
             raise InsufficientScope(spec.name, self._policy.scopes_needed(spec), message.id)
@@ -372,9 +372,9 @@ class McpServer:
             audit.info("tool call", extra={
                 "event": "tool_call", "request_id": ctx.request_id, "subject": ctx.principal.subject,
                 "client_id": ctx.principal.client_id, "tool": params.get("name"),
-                "namespace": arguments.get("namespace"), "outcome": outcome,
+                "namespace": arguments.get("namespace"), "context": _context_of(arguments, ctx), "outcome": outcome,
                 "duration_ms": round(seconds * 1000, 1),
-                "impersonated": ctx.identity.user if ctx.identity else None,
+                "impersonated": ctx.kube.identity.user if ctx.kube.identity else None,
             })
 
     # --- resources, prompts, completions (read-only, live from Kubernetes) ---
@@ -392,7 +392,7 @@ class McpServer:
 
     def _resource_templates_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        return self._cacheable({"resourceTemplates": mcp_resources.templates()}, version, _TOOL_LIST_TTL_MS)
+        return self._cacheable({"resourceTemplates": mcp_resources.templates(ctx)}, version, _TOOL_LIST_TTL_MS)
 
     def _resources_read(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         uri = (message.params or {})["uri"]
@@ -406,13 +406,13 @@ class McpServer:
 
     def _prompts_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        return self._cacheable({"prompts": prompts.list_prompts()}, version, _TOOL_LIST_TTL_MS)
+        return self._cacheable({"prompts": prompts.list_prompts(ctx)}, version, _TOOL_LIST_TTL_MS)
 
     def _prompts_get(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         params = message.params or {}
         try:
             arguments = dict(params.get("arguments") or {})
-            return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx)
+            return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx, self._registry.call)
         except prompts.UnknownPrompt as exc:
             raise invalid_params(str(exc), message.id) from None
 
@@ -451,6 +451,12 @@ def _content_call(request_id: RequestId | None, fn: Callable[..., T], *args: Any
         return fn(*args)
     except DOMAIN_ERRORS as exc:
         raise ProtocolError(KUBERNETES_ERROR, str(exc), request_id=request_id) from None
+
+
+def _context_of(arguments: dict[str, Any], ctx: ToolContext) -> str | None:
+    """The kubeconfig context a call names, else the default one (None with a single cluster)."""
+    chosen = arguments.get("context")
+    return chosen if isinstance(chosen, str) else ctx.kube.context
 
 
 def _response(request_id: RequestId | None, result: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Per-caller authorization: which tools a token's scopes unlock, and which Kubernetes identity it acts as.
+"""Per-caller authorization: which tools a token's scopes unlock.
 
 Tool classes follow the annotations: read-only tools need the read scope, destructive tools the
 admin scope, every other mutating tool the write scope. Scopes are hierarchical (admin ⊇ write ⊇
@@ -8,12 +8,8 @@ authenticated caller sees every tool (OIDC_SCOPE alone decides).
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.identity import Principal
-from app.kube import Identity
 from app.settings import Settings
-from app.tools.errors import ToolError
 from app.tools.spec import ToolSpec
 
 _READ, _WRITE, _ADMIN = 0, 1, 2
@@ -47,26 +43,3 @@ class ToolPolicy:
         """Every scope a token needs to call `spec` (for the 403 step-up challenge)."""
         extra = [self._by_rank[_rank(spec)]] if self.settings.scoped_tools else []
         return list(dict.fromkeys([*self.settings.oidc_scopes, *(s for s in extra if s)]))
-
-
-def kube_identity(principal: Principal, settings: Settings) -> Identity | None:
-    """The Kubernetes user and groups to impersonate for this caller (KUBE_IMPERSONATE), or None.
-
-    Raises:
-        ToolError: the token lacks the configured user claim, or a claim has the wrong type.
-    """
-    if not settings.kube_impersonate:
-        return None
-    user = principal.claims.get(settings.impersonate_user_claim)
-    if not isinstance(user, str) or not user:
-        raise ToolError(
-            f"Your token has no {settings.impersonate_user_claim!r} claim, which this server maps to a Kubernetes "
-            "user (KUBE_IMPERSONATE_USER_CLAIM); ask for a token that carries it"
-        )
-    groups: Any = principal.claims.get(settings.impersonate_groups_claim) or []
-    if isinstance(groups, str):
-        groups = [groups]
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise ToolError(f"The token's {settings.impersonate_groups_claim!r} claim must be a list of strings")
-    prefix = settings.impersonate_groups_prefix
-    return Identity(user=settings.impersonate_user_prefix + user, groups=tuple(prefix + g for g in groups))

@@ -16,13 +16,12 @@ from app.kube import NotFound, cnpg, resources
 from app.kube import backups as kb
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    missing_namespace,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
     age,
-    check_namespace,
     confirmation,
-    kube_of,
     nullable,
     obj,
     require_confirmation,
@@ -147,23 +146,24 @@ def backup_method(obj_: dict[str, Any]) -> str:
     return (obj_.get("status") or {}).get("method") or (obj_.get("spec") or {}).get("method") or BARMAN
 
 
-def _not_found(kind: str, name: str, namespace: str, names: list[str], scope: str) -> ToolError:
+def _not_found(ctx: ToolContext, kind: cnpg.Kind, name: str, namespace: str, names: list[str],
+               scope: str) -> ToolError:
     """`scope` is "there" (the namespace) or e.g. "of cluster 'pg'"."""
-    listing = f"{kind}s {scope}: {', '.join(names)}" if names else f"no {kind}s {scope}"
-    return ToolError(f"{kind.capitalize()} {name!r} not found in namespace {namespace!r}; {listing}")
+    listing = f"{kind.word}s {scope}: {', '.join(names)}" if names else f"no {kind.word}s {scope}"
+    return ToolError(f"{kind.label} {name!r} not found in {ctx.kube.where(namespace)}; {listing}")
 
 
 def get_backup_or_explain(ctx: ToolContext, namespace: str, name: str, cluster: str | None = None) -> dict[str, Any]:
     """The Backup, or a not-found error naming the backups that exist (of `cluster`, if given)."""
-    kube = kube_of(ctx)
+    kube = ctx.kube
     try:
-        return kb.get_backup(kube, namespace, name, ctx.identity)
+        return kube.get(cnpg.BACKUP, namespace, name)
     except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = [b["metadata"]["name"] for b in _newest_first(kb.list_backups(kube, namespace, cluster, ctx.identity))]
+        if not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(ctx.kube, namespace) from None
+        names = [b["metadata"]["name"] for b in _newest_first(kb.list_backups(kube, namespace, cluster))]
         scope = f"of cluster {cluster!r}" if cluster else "there"
-        raise _not_found("backup", name, namespace, names, scope) from None
+        raise _not_found(ctx, cnpg.BACKUP, name, namespace, names, scope) from None
 
 
 def _newest_first(backups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -222,22 +222,22 @@ def _backup_summary(backup: dict[str, Any]) -> dict[str, Any]:
 
 
 def _backup_list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args.get("cluster")
-    kube = kube_of(ctx)
-    found = kb.list_backups(kube, namespace, cluster, ctx.identity)
+    namespace, cluster = args["namespace"], args.get("cluster")
+    kube = ctx.kube
+    found = kb.list_backups(kube, namespace, cluster)
     recoverability = None
     note = None
     if cluster is not None:
         try:
-            status = resources.get_cluster(kube, namespace, cluster, ctx.identity).get("status") or {}
+            status = kube.get(cnpg.CLUSTER, namespace, cluster).get("status") or {}
             recoverability = {"first_recoverability_point": status.get("firstRecoverabilityPoint"),
                               "last_successful_backup": status.get("lastSuccessfulBackup")}
         except NotFound:
             if not found:
                 get_cluster_or_explain(ctx, namespace, cluster)  # raises: names the clusters (or the missing namespace)
             note = f"Cluster {cluster!r} no longer exists; its backups can still be restored with cluster_restore."
-    elif not found and not resources.namespace_exists(kube, namespace, ctx.identity):
-        raise ToolError(f"Namespace {namespace!r} does not exist")
+    elif not found and not resources.namespace_exists(kube, namespace):
+        raise missing_namespace(ctx.kube, namespace)
     backups = [_backup_summary(b) for b in _newest_first(found)]
     result: dict[str, Any] = {"namespace": namespace, "cluster": cluster, "count": len(backups), "backups": backups,
                               "recoverability": recoverability}
@@ -275,8 +275,8 @@ BACKUP_LIST = ToolSpec(
 
 
 def _backup_create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster_name = check_namespace(ctx, args["namespace"]), args["cluster"]
-    dry_run = bool(args.get("dry_run", False))
+    namespace, cluster_name = args["namespace"], args["cluster"]
+    dry_run = args["dry_run"]
     cluster = get_cluster_or_explain(ctx, namespace, cluster_name)
     if ((cluster["metadata"].get("annotations") or {}).get(kb.ANNOTATION_HIBERNATION)) == "on":
         raise ToolError(f"Cluster {cluster_name!r} is hibernated; the operator refuses to back up a hibernated cluster")
@@ -288,7 +288,7 @@ def _backup_create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                      "labels": {cnpg.LABEL_CLUSTER: cluster_name, cnpg.LABEL_MANAGED_BY: cnpg.MANAGED_BY}},
         "spec": spec,
     }
-    created = kb.create_backup(kube_of(ctx), namespace, body, dry_run=dry_run, identity=ctx.identity)
+    created = ctx.kube.create(cnpg.BACKUP, namespace, body, dry_run=dry_run)
     return {
         "created": not dry_run, "dry_run": dry_run, "name": name, "namespace": namespace, "cluster": cluster_name,
         "method": backup_method(created), "spec": created.get("spec", {}),
@@ -346,16 +346,16 @@ def _what_happens_to_the_data(backup: dict[str, Any], cluster: dict[str, Any] | 
 
 
 def _backup_delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     require_confirmation(args, name, f"delete backup {name!r}")
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     backup = get_backup_or_explain(ctx, namespace, name)
     try:
-        cluster = resources.get_cluster(kube, namespace, cluster_of(backup), ctx.identity)
+        cluster = kube.get(cnpg.CLUSTER, namespace, cluster_of(backup))
     except NotFound:
         cluster = None
-    kb.delete_backup(kube, namespace, name, dry_run=dry_run, identity=ctx.identity)
+    kube.delete(cnpg.BACKUP, namespace, name, dry_run=dry_run)
     summary = _backup_summary(backup)
     return {
         "deleted": not dry_run, "dry_run": dry_run, "name": name, "namespace": namespace,
@@ -417,25 +417,25 @@ def _scheduled_summary(scheduled: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get_scheduled(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
-    kube = kube_of(ctx)
+    kube = ctx.kube
     try:
-        return kb.get_scheduled_backup(kube, namespace, name, ctx.identity)
+        return kube.get(cnpg.SCHEDULED_BACKUP, namespace, name)
     except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = sorted(s["metadata"]["name"] for s in kb.list_scheduled_backups(kube, namespace, None, ctx.identity))
-        raise _not_found("scheduled backup", name, namespace, names, "there") from None
+        if not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(ctx.kube, namespace) from None
+        names = sorted(s["metadata"]["name"] for s in kb.list_scheduled_backups(kube, namespace, None))
+        raise _not_found(ctx, cnpg.SCHEDULED_BACKUP, name, namespace, names, "there") from None
 
 
 def _scheduled_list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args.get("cluster")
-    kube = kube_of(ctx)
-    found = kb.list_scheduled_backups(kube, namespace, cluster, ctx.identity)
+    namespace, cluster = args["namespace"], args.get("cluster")
+    kube = ctx.kube
+    found = kb.list_scheduled_backups(kube, namespace, cluster)
     if not found:
         if cluster is not None:
             get_cluster_or_explain(ctx, namespace, cluster)  # a typo in the cluster name gets a not-found, not []
-        elif not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist")
+        elif not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(ctx.kube, namespace)
     items = sorted((_scheduled_summary(s) for s in found), key=lambda s: s["name"])
     return {"namespace": namespace, "cluster": cluster, "count": len(items), "scheduled_backups": items}
 
@@ -463,12 +463,12 @@ SCHEDULED_BACKUP_LIST = ToolSpec(
 
 
 def _scheduled_create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, cluster_name = check_namespace(ctx, args["namespace"]), args["name"], args["cluster"]
+    namespace, name, cluster_name = args["namespace"], args["name"], args["cluster"]
     try:
         schedule = validate_schedule(args["schedule"])
     except CronError as exc:
         raise ToolError(f"Invalid schedule: {exc}") from None
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     cluster = get_cluster_or_explain(ctx, namespace, cluster_name)
     spec = {**_backup_spec(args, cluster), "schedule": schedule}
     for arg, field in (("immediate", "immediate"), ("suspend", "suspend"),
@@ -481,7 +481,7 @@ def _scheduled_create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                      "labels": {cnpg.LABEL_CLUSTER: cluster_name, cnpg.LABEL_MANAGED_BY: cnpg.MANAGED_BY}},
         "spec": spec,
     }
-    created = kb.create_scheduled_backup(kube_of(ctx), namespace, body, dry_run=dry_run, identity=ctx.identity)
+    created = ctx.kube.create(cnpg.SCHEDULED_BACKUP, namespace, body, dry_run=dry_run)
     return {
         "created": not dry_run, "dry_run": dry_run, "namespace": namespace,
         "scheduled_backup": _scheduled_summary(created), "spec": created.get("spec", {}),
@@ -525,14 +525,14 @@ SCHEDULED_BACKUP_CREATE = ToolSpec(
 
 def _set_suspended(suspend: bool) -> Any:
     def handler(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-        namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-        dry_run = bool(args.get("dry_run", False))
+        namespace, name = args["namespace"], args["name"]
+        dry_run = args["dry_run"]
         before = _get_scheduled(ctx, namespace, name)
         previous = bool((before.get("spec") or {}).get("suspend", False))
         after = previous
         if previous != suspend:
-            patched = kb.patch_scheduled_backup(kube_of(ctx), namespace, name, {"spec": {"suspend": suspend}},
-                                                dry_run=dry_run, identity=ctx.identity)
+            patched = ctx.kube.patch(cnpg.SCHEDULED_BACKUP, namespace, name, {"spec": {"suspend": suspend}},
+                                                dry_run=dry_run)
             after = bool((patched.get("spec") or {}).get("suspend", False))
         return {"name": name, "namespace": namespace, "dry_run": dry_run, "previous_suspended": previous,
                 "suspended": after, "changed": previous != suspend}
@@ -578,16 +578,16 @@ SCHEDULED_BACKUP_RESUME = ToolSpec(
 
 
 def _scheduled_delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     require_confirmation(args, name, f"delete scheduled backup {name!r}")
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     scheduled = _get_scheduled(ctx, namespace, name)
     uid = scheduled["metadata"]["uid"]
-    made = kb.list_backups(kube, namespace, None, ctx.identity, label_selector=f"{kb.LABEL_SCHEDULED_BACKUP}={name}")
+    made = kb.list_backups(kube, namespace, None, label_selector=f"{kb.LABEL_SCHEDULED_BACKUP}={name}")
     owned = sorted(b["metadata"]["name"] for b in made
                    if any(ref.get("uid") == uid for ref in b["metadata"].get("ownerReferences") or []))
-    kb.delete_scheduled_backup(kube, namespace, name, dry_run=dry_run, identity=ctx.identity)
+    kube.delete(cnpg.SCHEDULED_BACKUP, namespace, name, dry_run=dry_run)
     summary = _scheduled_summary(scheduled)
     if owned:
         note = ("These Backup objects are owned by the ScheduledBackup (backupOwnerReference self), so Kubernetes "

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.kube import NotFound, cnpg, resources
+from app.kube import ALL_NAMESPACES, NotFound, cnpg, resources
 from app.tools.common import (
     scale_schemas,
     get_or_explain,
+    missing_namespace,
     namespaces_to_list,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
     STORAGE_SIZE,
     age,
-    check_namespace,
     confirmation,
-    kube_of,
     nullable,
     obj,
     quantity_bytes,
     require_confirmation,
 )
 from app.tools.context import ToolContext
-from app.tools.errors import ToolError
+from app.tools.errors import DOMAIN_ERRORS, ToolError
 from app.tools.spec import ToolHints, ToolSpec
 
 IMAGE_REPOSITORY = "ghcr.io/cloudnative-pg/postgresql"
@@ -64,6 +63,7 @@ _SUMMARY = obj(
         "image": nullable({"type": "string"}),
         "storage": nullable({"type": "string"}),
         "age": nullable({"type": "string"}),
+        "context": {"type": "string", "description": "The kubeconfig context (when listing across contexts)"},
     },
     ["name", "namespace", "phase", "instances", "ready_instances", "primary", "image", "storage", "age"],
 )
@@ -87,30 +87,56 @@ def cluster_summary(cluster: dict[str, Any]) -> dict[str, Any]:
 
 def get_cluster_or_explain(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Cluster, or a not-found error that says what does exist."""
-    return get_or_explain(ctx, cnpg.CLUSTERS, namespace, name, label="Cluster", listed="clusters", none="clusters")
+    return get_or_explain(ctx, cnpg.CLUSTER, namespace, name)
 
 
 # --- cluster_list ----------------------------------------------------------
 
 
-def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    kube = kube_of(ctx)
-    selector = args.get("label_selector")
-    namespace = args.get("namespace")
+def _clusters_in(ctx: ToolContext, namespace: str | None, selector: str | None, *,
+                 overlap: bool = True) -> tuple[list[dict[str, Any]], str]:
+    """The Clusters of one context and where they were looked for. `overlap` reads the list
+    while the namespace is checked (not from inside another prefetched read: no nesting)."""
+    kube = ctx.kube
     if namespace is not None:
-        check_namespace(ctx, namespace)
-        # The list is read while the namespace is checked; a missing namespace is still reported first.
-        listing = kube.prefetch(lambda: resources.list_clusters(kube, namespace, selector, ctx.identity))
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist")
-        found, scope = listing.result(), f"namespace {namespace}"
-    else:
-        searched = namespaces_to_list(ctx)
-        if searched is None:
-            found, scope = resources.list_clusters(kube, None, selector, ctx.identity), "all namespaces"
-        else:
-            found = [c for ns in searched for c in resources.list_clusters(kube, ns, selector, ctx.identity)]
-            scope = f"namespaces {', '.join(searched)}" if searched else "no namespace this caller may list"
+        def read() -> list[dict[str, Any]]:
+            return kube.list(cnpg.CLUSTER, namespace, label_selector=selector)
+
+        listing = kube.prefetch(read) if overlap else None
+        if not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(kube, namespace)  # reported before anything the list says
+        return (listing.result() if listing else read()), f"namespace {namespace}"
+    searched = namespaces_to_list(ctx)
+    found = [c for ns in searched for c in kube.list(cnpg.CLUSTER, ns, label_selector=selector)]
+    if searched == [ALL_NAMESPACES]:
+        return found, "all namespaces"
+    return found, f"namespaces {', '.join(searched)}" if searched else "no namespace this caller may list"
+
+
+def _across_contexts(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    """Every allowed context at once, in parallel; a context that fails is a line, not an error."""
+    names = ctx.kube.served_contexts()
+    ahead = {name: ctx.kube.prefetch(lambda name=name: _clusters_in(
+        ctx.in_context(name), args.get("namespace"), args.get("label_selector"), overlap=False)) for name in names}
+    clusters, contexts = [], []
+    for name, future in ahead.items():
+        try:
+            found, scope = future.result()
+        except DOMAIN_ERRORS as exc:
+            contexts.append({"context": name, "ok": False, "error": str(exc)})
+            continue
+        contexts.append({"context": name, "ok": True, "scope": scope, "count": len(found)})
+        clusters += [{**cluster_summary(c), "context": name} for c in found]
+    clusters.sort(key=lambda c: (names.index(c["context"]), c["namespace"], c["name"]))
+    failed = [c["context"] for c in contexts if not c["ok"]]
+    scope = f"contexts {', '.join(names)}" + (f" (failed: {', '.join(failed)})" if failed else "")
+    return {"context": None, "scope": scope, "count": len(clusters), "clusters": clusters, "contexts": contexts}
+
+
+def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    if args.get("all_contexts"):
+        return _across_contexts(args, ctx)
+    found, scope = _clusters_in(ctx, args.get("namespace"), args.get("label_selector"))
     clusters = sorted((cluster_summary(c) for c in found), key=lambda c: (c["namespace"], c["name"]))
     return {"scope": scope, "count": len(clusters), "clusters": clusters}
 
@@ -127,11 +153,16 @@ CLUSTER_LIST = ToolSpec(
         "label_selector": {"type": "string", "maxLength": 256, "description": "Kubernetes label selector, e.g. team=payments"},
     }),
     output_schema=obj(
-        {"scope": {"type": "string"}, "count": {"type": "integer"}, "clusters": {"type": "array", "items": _SUMMARY}},
+        {"scope": {"type": "string"}, "count": {"type": "integer"}, "clusters": {"type": "array", "items": _SUMMARY},
+         # Only with all_contexts: how each context answered.
+         "contexts": {"type": "array", "items": obj(
+             {"context": {"type": "string"}, "ok": {"type": "boolean"}, "scope": {"type": "string"},
+              "count": {"type": "integer"}, "error": {"type": "string"}}, ["context", "ok"])}},
         ["scope", "count", "clusters"],
     ),
     hints=_READ,
     handler=_list,
+    lists_across_contexts=True,
 )
 
 
@@ -149,14 +180,14 @@ def pod_ready(pod: dict[str, Any]) -> bool:
 
 
 def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
-    kube = kube_of(ctx)
+    namespace, name = args["namespace"], args["name"]
+    kube = ctx.kube
     # Three independent reads, in flight together; the Cluster's own errors still come first.
     # Instance pods only: a real cluster also keeps its completed bootstrap Job pods (and its
     # PgBouncer pods) under the same cluster label; cluster_pods shows those.
     pods_ahead = kube.prefetch(lambda: resources.list_pods(
-        kube, namespace, cnpg.instance_selector(name), ctx.identity))
-    events_ahead = kube.prefetch(lambda: resources.list_events(kube, namespace, "Cluster", name, ctx.identity))
+        kube, namespace, cnpg.instance_selector(name)))
+    events_ahead = kube.prefetch(lambda: resources.list_events(kube, namespace, "Cluster", name))
     cluster = get_cluster_or_explain(ctx, namespace, name)
     spec, status = cluster.get("spec", {}), cluster.get("status", {})
     pods, events = pods_ahead.result(), events_ahead.result()
@@ -278,7 +309,7 @@ def _manifest(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_instances(ctx: ToolContext, instances: int) -> None:
-    limit = ctx.settings.max_instances if ctx.settings else 10
+    limit = ctx.settings.max_instances
     if instances > limit:
         raise ToolError(f"instances must be at most {limit} on this server (MCP_MAX_INSTANCES); got {instances}")
 
@@ -292,18 +323,18 @@ def _check_parameters(parameters: dict[str, Any]) -> None:
 
 
 def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace = check_namespace(ctx, args["namespace"])
+    namespace = args["namespace"]
     if args.get("image") and args.get("postgres_version"):
         raise ToolError("Give either postgres_version or image, not both")
     if args.get("wal_storage_class") and not args.get("wal_storage_size"):
         raise ToolError("wal_storage_class needs wal_storage_size")
     check_instances(ctx, args.get("instances", 3))
     _check_parameters(args.get("parameters") or {})
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
-    if not resources.namespace_exists(kube, namespace, ctx.identity):
-        raise ToolError(f"Namespace {namespace!r} does not exist")
-    created = resources.create_cluster(kube, namespace, _manifest(args), dry_run=dry_run, identity=ctx.identity)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
+    if not resources.namespace_exists(kube, namespace):
+        raise missing_namespace(ctx.kube, namespace)
+    created = kube.create(cnpg.CLUSTER, namespace, _manifest(args), dry_run=dry_run)
     return {
         "created": not dry_run,
         "dry_run": dry_run,
@@ -364,12 +395,12 @@ CLUSTER_CREATE = ToolSpec(
 
 
 def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, instances = check_namespace(ctx, args["namespace"]), args["name"], args["instances"]
+    namespace, name, instances = args["namespace"], args["name"], args["instances"]
     check_instances(ctx, instances)
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     before = get_cluster_or_explain(ctx, namespace, name)
-    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"instances": instances}},
-                                      dry_run=dry_run, identity=ctx.identity)
+    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {"instances": instances}},
+                                      dry_run=dry_run)
     return {
         "name": name, "namespace": namespace, "dry_run": dry_run,
         "previous_instances": int(before.get("spec", {}).get("instances", 0)),
@@ -397,18 +428,18 @@ CLUSTER_SCALE = ToolSpec(
 
 
 def _set_parameters(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     changes: dict[str, str | None] = args["parameters"]
     _check_parameters({k: v for k, v in changes.items() if v is not None})
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     before = get_cluster_or_explain(ctx, namespace, name)
     previous = ((before.get("spec", {}).get("postgresql") or {}).get("parameters")) or {}
     missing = sorted(k for k, v in changes.items() if v is None and k not in previous)
     if missing:
         raise ToolError(f"Cannot remove parameters that are not set: {', '.join(missing)}")
     # In a merge patch, null deletes the key.
-    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {"postgresql": {"parameters": changes}}},
-                                      dry_run=dry_run, identity=ctx.identity)
+    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {"postgresql": {"parameters": changes}}},
+                                      dry_run=dry_run)
     after = {k: str(v) for k, v in ((patched.get("spec", {}).get("postgresql") or {}).get("parameters") or {}).items()}
     # CloudNativePG's defaulting webhook fills in the parameters it always sets (archive_mode,
     # wal_level, ...): removing one of those brings back its default, which the answer says.
@@ -457,9 +488,9 @@ CLUSTER_SET_PARAMETERS = ToolSpec(
 
 
 def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, size = check_namespace(ctx, args["namespace"]), args["name"], args["size"]
+    namespace, name, size = args["namespace"], args["name"], args["size"]
     volume = args.get("volume", "data")
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     before = get_cluster_or_explain(ctx, namespace, name)
     key = "storage" if volume == "data" else "walStorage"
     current = (before.get("spec", {}).get(key) or {}).get("size")
@@ -472,8 +503,8 @@ def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
             f"{size} is smaller than the current {current}: CloudNativePG only grows volumes and refuses to "
             "shrink them. To use smaller volumes, create a new cluster (e.g. cluster_restore from a backup)."
         )
-    patched = resources.patch_cluster(kube_of(ctx), namespace, name, {"spec": {key: {"size": size}}},
-                                      dry_run=dry_run, identity=ctx.identity)
+    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {key: {"size": size}}},
+                                      dry_run=dry_run)
     return {"name": name, "namespace": namespace, "dry_run": dry_run, "volume": volume,
             "previous_size": current, "size": (patched.get("spec", {}).get(key) or {}).get("size", size)}
 
@@ -505,19 +536,19 @@ CLUSTER_RESIZE_STORAGE = ToolSpec(
 
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     require_confirmation(args, name, f"delete cluster {name!r}")
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     cluster = get_cluster_or_explain(ctx, namespace, name)
     # Only secrets this server created, recorded on the Cluster by name: deleting needs no
     # right to list or read secrets, and the operator's own (app, superuser, CA) are untouched.
     ours = cnpg.created_secrets(cluster)
-    resources.delete_cluster(kube, namespace, name, dry_run=dry_run, identity=ctx.identity)
+    kube.delete(cnpg.CLUSTER, namespace, name, dry_run=dry_run)
     removed = []
     for secret in ours:
         try:
-            resources.delete_secret(kube, namespace, secret, dry_run=dry_run, identity=ctx.identity)
+            resources.delete_secret(kube, namespace, secret, dry_run=dry_run)
             removed.append(secret)
         except NotFound:
             pass  # already gone: nothing to clean up

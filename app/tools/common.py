@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from app.kube import KubeAccess, NotFound, cnpg, objects, resources
+from app.kube import ALL_NAMESPACES, KubeSession, NotFound, cnpg, resources
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
 
@@ -38,20 +38,6 @@ def obj(properties: dict[str, Any], required: list[str] | None = None, descripti
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
-
-
-def kube_of(ctx: ToolContext) -> KubeAccess:
-    if ctx.kube is None:
-        raise ToolError("This server has no Kubernetes access configured")
-    return ctx.kube
-
-
-def check_namespace(ctx: ToolContext, namespace: str) -> str:
-    """Refuse namespaces outside MCP_NAMESPACES before any API call."""
-    allowed = ctx.settings.namespaces if ctx.settings else ()
-    if allowed and namespace not in allowed:
-        raise ToolError(f"Namespace {namespace!r} is not served by this server; allowed: {', '.join(allowed)}")
-    return namespace
 
 
 def age(timestamp: str | None, now: datetime | None = None) -> str | None:
@@ -93,42 +79,45 @@ def require_confirmation(args: dict[str, Any], target: str, action: str) -> None
         raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")
 
 
-def get_or_explain(ctx: ToolContext, plural: str, namespace: str, name: str, *, label: str, listed: str,
-                   none: str) -> dict[str, Any]:
+def missing_namespace(kube: KubeSession, namespace: str) -> ToolError:
+    """"Namespace 'db' does not exist" (naming the context when there are several)."""
+    where = kube.where(namespace)
+    return ToolError(f"{where[:1].upper()}{where[1:]} does not exist")
+
+
+def get_or_explain(ctx: ToolContext, kind: cnpg.Kind, namespace: str, name: str) -> dict[str, Any]:
     """A CNPG object, or a not-found error a model can act on: it names what does exist.
 
     e.g. "Cluster 'pg-mian' not found in namespace 'db'; clusters there: pg-main, pg-test".
-    `label` names one object ("Cluster"), `listed` the others ("clusters"), `none` the empty case.
     """
-    kube = kube_of(ctx)
+    kube = ctx.kube
     try:
-        return objects.get_object(kube, plural, namespace, name, ctx.identity)
+        return kube.get(kind, namespace, name)
     except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
-        names = sorted(o["metadata"]["name"] for o in objects.list_objects(kube, plural, namespace, ctx.identity))
-        there = f"{listed} there: {', '.join(names)}" if names else f"there are no {none} in that namespace"
-        raise ToolError(f"{label} {name!r} not found in namespace {namespace!r}; {there}") from None
+        if not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(kube, namespace) from None
+        names = sorted(o["metadata"]["name"] for o in kube.list(kind, namespace))
+        there = f"{kind.word}s there: {', '.join(names)}" if names else f"there are no {kind.word}s in that namespace"
+        raise ToolError(f"{kind.label} {name!r} not found in {kube.where(namespace)}; {there}") from None
 
 
-def namespaces_to_list(ctx: ToolContext, plural: str = "clusters") -> list[str] | None:
-    """Where a list without a namespace should look: None means one cluster-wide call.
+def namespaces_to_list(ctx: ToolContext, kind: cnpg.Kind = cnpg.CLUSTER) -> list[str]:
+    """Where a list without a namespace should look: [ALL_NAMESPACES] means one cluster-wide call.
 
-    With MCP_NAMESPACES, those namespaces. Under impersonation, only the ones the caller may
-    list (asked with SelfSubjectAccessReview), so a caller bound to one namespace gets that
+    With a namespace allow-list, those namespaces. Under impersonation, only the ones the caller
+    may list (asked with SelfSubjectAccessReview), so a caller bound to one namespace gets that
     namespace's objects instead of a cluster-wide Forbidden.
     """
-    allowed = list(ctx.settings.namespaces) if ctx.settings else []
-    if ctx.identity is None:
-        return allowed or None
-    kube = kube_of(ctx)
+    kube, allowed = ctx.kube, list(ctx.kube.namespaces)
+    if kube.identity is None:
+        return allowed or [ALL_NAMESPACES]
     if allowed:
-        return [ns for ns in allowed if resources.can_i(kube, "list", cnpg.GROUP, plural, ns, ctx.identity)]
-    if resources.can_i(kube, "list", cnpg.GROUP, plural, None, ctx.identity):
-        return None
+        return [ns for ns in allowed if kube.can_i("list", cnpg.GROUP, kind.plural, ns)]
+    if kube.can_i("list", cnpg.GROUP, kind.plural, None):
+        return [ALL_NAMESPACES]
     raise ToolError(
-        f"{ctx.identity.user} may not list {plural} in all namespaces: give a namespace, or ask the operator to "
-        "list the namespaces to search in MCP_NAMESPACES"
+        f"{kube.identity.user} may not list {kind.word}s in all namespaces: give a namespace, or ask the operator "
+        "to list the namespaces to search in MCP_NAMESPACES"
     )
 
 

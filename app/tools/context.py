@@ -1,11 +1,11 @@
-"""What a tool handler receives besides its arguments."""
+"""What a tool handler receives besides its arguments, and the one place it is made."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from app.identity import ANONYMOUS, Principal
-from app.kube import Identity, KubeAccess
+from app.identity import Principal
+from app.kube import KubeContexts, KubeSession
 from app.settings import Settings
 
 
@@ -14,9 +14,25 @@ class ToolContext:
     """Per-call context passed explicitly (no Flask globals below the transport)."""
 
     request_id: str
-    principal: Principal = ANONYMOUS
-    kube: KubeAccess | None = None
-    """This worker's Kubernetes access (its client is created on first use)."""
-    settings: Settings | None = None
-    identity: Identity | None = None
-    """Kubernetes identity to impersonate; None runs as the server's own identity."""
+    principal: Principal
+    settings: Settings
+    kube: KubeSession
+    """Which cluster, as whom, and where: every Kubernetes call of the handler goes through it."""
+
+    def in_context(self, name: str) -> ToolContext:
+        """The same call aimed at another allowed kubeconfig context (the `context` argument).
+
+        Raises:
+            ContextNotServed: `name` is not an allowed context.
+        """
+        return replace(self, kube=self.kube.in_context(name))
+
+
+def new_tool_context(request_id: str, principal: Principal, settings: Settings, contexts: KubeContexts) -> ToolContext:
+    """The context of one request, as both transports (HTTP and stdio) build it.
+
+    Raises:
+        CallerNotMapped: impersonation is on and the caller's token cannot be mapped to a Kubernetes user.
+    """
+    return ToolContext(request_id=request_id, principal=principal, settings=settings,
+                       kube=contexts.session(principal))

@@ -10,17 +10,15 @@ import re
 from typing import Any
 
 from app.kube import cnpg, resources
-from app.kube import databases as kube_databases
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    missing_namespace,
     get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
     age,
-    check_namespace,
     confirmation,
-    kube_of,
     nullable,
     obj,
     require_confirmation,
@@ -55,7 +53,7 @@ _SUMMARY = obj(
 )
 
 
-def cluster_summary(database: dict[str, Any]) -> dict[str, Any]:
+def database_summary(database: dict[str, Any]) -> dict[str, Any]:
     spec, status = database.get("spec") or {}, database.get("status") or {}
     return {
         "name": database["metadata"]["name"],
@@ -71,8 +69,7 @@ def cluster_summary(database: dict[str, Any]) -> dict[str, Any]:
 
 def _get_database(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Database object, or a not-found error naming those that exist."""
-    return get_or_explain(ctx, kube_databases.DATABASES, namespace, name, label="Database object",
-                          listed="databases", none="Database objects")
+    return get_or_explain(ctx, cnpg.DATABASE, namespace, name)
 
 
 def object_name(cluster: str, database: str) -> str:
@@ -84,18 +81,18 @@ def object_name(cluster: str, database: str) -> str:
 
 
 def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args.get("cluster")
-    kube = kube_of(ctx)
-    found = kube_databases.list_databases(kube, namespace, ctx.identity)
+    namespace, cluster = args["namespace"], args.get("cluster")
+    kube = ctx.kube
+    found = kube.list(cnpg.DATABASE, namespace)
     if cluster is not None:
         # By the spec's reference, not a label: objects made by others need not carry cnpg.io/cluster.
         found = [d for d in found if ((d.get("spec") or {}).get("cluster") or {}).get("name") == cluster]
     if not found:
         if cluster is not None:
             get_cluster_or_explain(ctx, namespace, cluster)  # a typo in the cluster name is an error, not an empty list
-        elif not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist")
-    databases = sorted((cluster_summary(d) for d in found), key=lambda d: (d["cluster"], d["database"], d["name"]))
+        elif not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(ctx.kube, namespace)
+    databases = sorted((database_summary(d) for d in found), key=lambda d: (d["cluster"], d["database"], d["name"]))
     return {"namespace": namespace, "cluster": cluster, "count": len(databases), "databases": databases}
 
 
@@ -138,12 +135,12 @@ def _objects(spec_items: list[dict[str, Any]] | None,
 
 
 def _get(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace = check_namespace(ctx, args["namespace"])
+    namespace = args["namespace"]
     database = _get_database(ctx, namespace, args["name"])
     meta, spec, status = database["metadata"], database.get("spec") or {}, database.get("status") or {}
     generation, observed = meta.get("generation"), status.get("observedGeneration")
     return {
-        **cluster_summary(database),
+        **database_summary(database),
         "namespace": namespace,
         "age": age(meta.get("creationTimestamp")),
         "settings": {arg: spec[field] for arg, field in OPTIONS.items() if field in spec},
@@ -193,15 +190,15 @@ def _owner_warning(cluster: dict[str, Any], owner: str) -> list[str]:
 
 
 def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster_name, database = check_namespace(ctx, args["namespace"]), args["cluster"], args["database"]
+    namespace, cluster_name, database = args["namespace"], args["cluster"], args["database"]
     name = args.get("object_name") or object_name(cluster_name, database)
     if not OBJECT_NAME_RE.fullmatch(name) or len(name) > 253:
         raise ToolError(f"The object name {name!r} made from cluster and database is not a valid Kubernetes name; "
                         "give object_name explicitly (lower-case letters, digits and '-')")
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     cluster = get_cluster_or_explain(ctx, namespace, cluster_name)
-    for other in kube_databases.list_databases(kube, namespace, ctx.identity):
+    for other in kube.list(cnpg.DATABASE, namespace):
         spec = other.get("spec") or {}
         if (spec.get("cluster") or {}).get("name") == cluster_name and spec.get("name") == database \
                 and spec.get("ensure", "present") == "present":
@@ -220,10 +217,10 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                      "labels": {cnpg.LABEL_CLUSTER: cluster_name, cnpg.LABEL_MANAGED_BY: cnpg.MANAGED_BY}},
         "spec": spec,
     }
-    created = kube_databases.create_database(kube, namespace, body, dry_run=dry_run, identity=ctx.identity)
+    created = kube.create(cnpg.DATABASE, namespace, body, dry_run=dry_run)
     return {
         "created": not dry_run, "dry_run": dry_run, "namespace": namespace,
-        "database": cluster_summary(created), "spec": created.get("spec", {}),
+        "database": database_summary(created), "spec": created.get("spec", {}),
         "warnings": _owner_warning(cluster, args["owner"]),
         "next_step": ("Dry run: nothing was created. " if dry_run else "") + "CloudNativePG then creates the "
                      "database in PostgreSQL; check status.applied with database_get.",
@@ -285,25 +282,24 @@ DATABASE_CREATE = ToolSpec(
 
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, mode = check_namespace(ctx, args["namespace"]), args["name"], args["mode"]
+    namespace, name, mode = args["namespace"], args["name"], args["mode"]
     verb = "drop the database of" if mode == "drop" else "delete"
     require_confirmation(args, name, f"{verb} Database object {name!r}")
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     database = _get_database(ctx, namespace, name)
     spec = database.get("spec") or {}
     pg_name, policy = spec.get("name", ""), spec.get("databaseReclaimPolicy", "retain")
     if mode == "drop":
         already = spec.get("ensure") == "absent"
         if not already:
-            kube_databases.patch_database(kube, namespace, name, {"spec": {"ensure": "absent"}}, dry_run=dry_run,
-                                          identity=ctx.identity)
+            kube.patch(cnpg.DATABASE, namespace, name, {"spec": {"ensure": "absent"}}, dry_run=dry_run)
         note = (f"The Database object {name!r} is {'already ' if already else 'now '}set to ensure: absent; "
                 f"CloudNativePG drops the PostgreSQL database {pg_name!r}. The object is kept (delete it later with "
                 "mode delete_object); check progress with database_get.")
         changed = not dry_run and not already
     else:
-        kube_databases.delete_database(kube, namespace, name, dry_run=dry_run, identity=ctx.identity)
+        kube.delete(cnpg.DATABASE, namespace, name, dry_run=dry_run)
         if spec.get("ensure") == "absent":
             outcome = f"The PostgreSQL database {pg_name!r} had been set to absent, so it is dropped or already gone."
         elif policy == "delete":

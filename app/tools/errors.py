@@ -6,10 +6,10 @@ from app.kube.errors import KubeError
 class ToolError(Exception):
     """A failure the model can act on: the message says what to change.
 
-    Raised by handlers (and by the Kubernetes layer's domain errors, which
-    subclass it) for API, business and input failures. The message is shown to
-    the model verbatim, so it must never carry tokens, passwords or raw API
-    response bodies.
+    Raised by handlers for business and input failures; the Kubernetes layer raises
+    its own `KubeError`s (not subclasses of this one), which the registry treats the
+    same way (DOMAIN_ERRORS). The message is shown to the model verbatim, so it must
+    never carry tokens, passwords or raw API response bodies.
     """
 
 

@@ -10,7 +10,7 @@ from app.kube import NotFound, cnpg, resources
 from app.kube import backups as kube_backups
 from app.kube import observability as kube_obs
 from app.tools.clusters import get_cluster_or_explain
-from app.tools.common import CLUSTER_NAME, NAMESPACE, age, check_namespace, kube_of, nullable, obj
+from app.tools.common import CLUSTER_NAME, NAMESPACE, age, nullable, obj
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
 from app.tools.poolers import PGBOUNCER_PORT, SERVICE_ROUTES, poolers_of
@@ -67,9 +67,9 @@ def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pods(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     cluster = get_cluster_or_explain(ctx, namespace, name)
-    found = resources.list_pods(kube_of(ctx), namespace, f"{cnpg.LABEL_CLUSTER}={name}", ctx.identity)
+    found = resources.list_pods(ctx.kube, namespace, f"{cnpg.LABEL_CLUSTER}={name}")
     order = {"instance": 0, "pooler": 1, "job": 2}
     rows = sorted((_pod_row(p) for p in found), key=lambda r: (order.get(r["component"], 3), _natural(r["name"])))
     status = cluster.get("status") or {}
@@ -123,17 +123,17 @@ def _when(event: dict[str, Any]) -> datetime:
 
 def _involved(ctx: ToolContext, namespace: str, cluster: dict[str, Any]) -> set[tuple[str, str]]:
     """(kind, name) of the Cluster and every object that belongs to it."""
-    kube, name = kube_of(ctx), cluster["metadata"]["name"]
+    kube, name = ctx.kube, cluster["metadata"]["name"]
     selector = f"{cnpg.LABEL_CLUSTER}={name}"
     objects = {("Cluster", name)}
     # Instance names from the status too: a pod deleted during a failover still has its events.
     for pod in (cluster.get("status") or {}).get("instanceNames") or []:
         objects.add(("Pod", pod))
-    objects |= {("Pod", p["metadata"]["name"]) for p in resources.list_pods(kube, namespace, selector, ctx.identity)}
+    objects |= {("Pod", p["metadata"]["name"]) for p in resources.list_pods(kube, namespace, selector)}
     objects |= {("PersistentVolumeClaim", p["metadata"]["name"])
-                for p in kube_obs.list_pvcs(kube, namespace, selector, ctx.identity)}
-    objects |= {("Job", j["metadata"]["name"]) for j in kube_obs.list_jobs(kube, namespace, selector, ctx.identity)}
-    objects |= {("Backup", b["metadata"]["name"]) for b in kube_backups.list_backups(kube, namespace, name, ctx.identity)}
+                for p in kube_obs.list_pvcs(kube, namespace, selector)}
+    objects |= {("Job", j["metadata"]["name"]) for j in kube_obs.list_jobs(kube, namespace, selector)}
+    objects |= {("Backup", b["metadata"]["name"]) for b in kube_backups.list_backups(kube, namespace, name)}
     for pooler in poolers_of(ctx, namespace, name):
         # The operator runs a pooler as a Deployment of the same name.
         objects |= {("Pooler", pooler["metadata"]["name"]), ("Deployment", pooler["metadata"]["name"])}
@@ -156,12 +156,12 @@ def _event_row(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _events(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     limit, wanted_type = args.get("limit", 20), args.get("type")
     cluster = get_cluster_or_explain(ctx, namespace, name)
     objects = _involved(ctx, namespace, cluster)
     matched = [
-        e for e in kube_obs.list_namespace_events(kube_of(ctx), namespace, ctx.identity)
+        e for e in kube_obs.list_namespace_events(ctx.kube, namespace)
         if ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name")) in objects
         and (wanted_type is None or (e.get("type") or "Normal") == wanted_type)
     ]
@@ -208,10 +208,10 @@ CLUSTER_EVENTS = ToolSpec(
 def _instance_pod(ctx: ToolContext, namespace: str, cluster: str, instance: str) -> dict[str, Any]:
     """The instance's pod, refused unless it belongs to the cluster and runs PostgreSQL."""
     try:
-        pod = resources.get_pod(kube_of(ctx), namespace, instance, ctx.identity)
+        pod = resources.get_pod(ctx.kube, namespace, instance)
     except NotFound:
-        pods = resources.list_pods(kube_of(ctx), namespace,
-                                   cnpg.instance_selector(cluster), ctx.identity)
+        pods = resources.list_pods(ctx.kube, namespace,
+                                   cnpg.instance_selector(cluster))
         names = sorted((p["metadata"]["name"] for p in pods), key=_natural)
         there = f"its instances: {', '.join(names)}" if names else "it has no instance pods"
         raise ToolError(f"Instance {instance!r} of cluster {cluster!r} not found; {there}") from None
@@ -240,7 +240,7 @@ def _trim(text: str) -> tuple[list[str], bool]:
 
 
 def _logs(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args["cluster"]
+    namespace, cluster = args["namespace"], args["cluster"]
     instance = args["instance"]
     if instance.isdigit():  # as `kubectl cnpg`: instance 2 is pod <cluster>-2
         instance = f"{cluster}-{int(instance)}"
@@ -249,8 +249,8 @@ def _logs(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     node = (pod.get("spec") or {}).get("nodeName")
     try:
         text = kube_obs.read_container_log(
-            kube_of(ctx), namespace, instance, kube_obs.POSTGRES_CONTAINER, tail_lines=args.get("tail_lines", 100),
-            since_seconds=args.get("since_seconds"), previous=bool(args.get("previous", False)), identity=ctx.identity)
+            ctx.kube, namespace, instance, kube_obs.POSTGRES_CONTAINER, tail_lines=args.get("tail_lines", 100),
+            since_seconds=args.get("since_seconds"), previous=bool(args.get("previous", False)))
     except kube_obs.KubeletUnreachable as exc:
         raise ToolError(f"logs unavailable: the API server could not reach the node's kubelet "
                         f"(node {node!r}: {exc}); retry later, or read the logs from your log collector") from None
@@ -322,7 +322,7 @@ def _bootstrap_source(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _connection_info(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     cluster = get_cluster_or_explain(ctx, namespace, name)
     spec = cluster.get("spec") or {}
     source = _bootstrap_source(spec)

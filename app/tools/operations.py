@@ -14,7 +14,6 @@ from app.tools.common import (
     DRY_RUN,
     NAMESPACE,
     confirmation,
-    kube_of,
     nullable,
     obj,
     require_confirmation,
@@ -61,7 +60,7 @@ def _instance_pod(ctx: ToolContext, cluster: dict[str, Any], pod_name: str) -> d
     """The instance Pod, checked to be one of this cluster's instances (never any other pod)."""
     namespace, name = cluster["metadata"]["namespace"], cluster["metadata"]["name"]
     try:
-        pod = resources.get_pod(kube_of(ctx), namespace, pod_name, ctx.identity)
+        pod = resources.get_pod(ctx.kube, namespace, pod_name)
     except NotFound:
         raise ToolError(f"Pod {pod_name!r} not found in namespace {namespace!r}; {_known_instances(cluster)}") from None
     labels = pod.get("metadata", {}).get("labels") or {}
@@ -102,7 +101,7 @@ def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     pod_name = _instance(name, args["instance"])
     require_confirmation(args, pod_name, f"switch cluster {name!r} over to {pod_name!r}")
-    force, dry_run = bool(args.get("force", False)), bool(args.get("dry_run", False))
+    force, dry_run = bool(args.get("force", False)), args["dry_run"]
     cluster = get_cluster_or_explain(ctx, namespace, name)
     status = _status(cluster)
     result = {"name": name, "namespace": namespace, "dry_run": dry_run,
@@ -120,8 +119,7 @@ def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
             f"Refusing to switch over to {pod_name}: {'; '.join(objections)}. Pick a ready replica "
             "(see cluster_get), or set force=true to promote it anyway."
         )
-    patched = _status(ops.request_switchover(kube_of(ctx), namespace, name, pod_name, dry_run=dry_run,
-                                             identity=ctx.identity))
+    patched = _status(ops.request_switchover(ctx.kube, namespace, name, pod_name, dry_run=dry_run))
     return {**result, "changed": True, "overridden": objections, "phase": patched.get("phase"),
             "phase_reason": patched.get("phaseReason"),
             "note": "The operator now demotes the current primary and promotes the target; follow with cluster_get."}
@@ -159,14 +157,14 @@ CLUSTER_SWITCHOVER = ToolSpec(
 
 def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     base = {"name": name, "namespace": namespace, "dry_run": dry_run}
     if args.get("instance") is None:
         require_confirmation(args, name, f"restart every instance of cluster {name!r}")
         get_cluster_or_explain(ctx, namespace, name)
         patch = {ops.ANNOTATION_RESTARTED_AT: ops.rfc3339_now()}
-        ops.annotate_cluster(kube, namespace, name, patch, dry_run=dry_run, identity=ctx.identity)
+        ops.annotate_cluster(kube, namespace, name, patch, dry_run=dry_run)
         return {**base, "instance": None, "method": "rolling_restart", "annotations": patch,
                 "note": "The operator restarts the replicas one by one, then the primary as "
                         "spec.primaryUpdateMethod says (switchover or in-place restart)."}
@@ -174,11 +172,11 @@ def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     require_confirmation(args, pod_name, f"restart instance {pod_name!r} of cluster {name!r}")
     cluster = get_cluster_or_explain(ctx, namespace, name)
     if _status(cluster).get("currentPrimary") == pod_name:
-        patched = _status(ops.request_primary_restart(kube, namespace, name, dry_run=dry_run, identity=ctx.identity))
+        patched = _status(ops.request_primary_restart(kube, namespace, name, dry_run=dry_run))
         return {**base, "instance": pod_name, "method": "in_place_primary_restart", "phase": patched.get("phase"),
                 "note": "The operator restarts PostgreSQL on the primary in place (no switchover)."}
     _instance_pod(ctx, cluster, pod_name)
-    ops.delete_pod(kube, namespace, pod_name, dry_run=dry_run, identity=ctx.identity)
+    ops.delete_pod(kube, namespace, pod_name, dry_run=dry_run)
     return {**base, "instance": pod_name, "method": "pod_recreated",
             "note": f"Pod {pod_name} was deleted; the operator recreates it on the same volume."}
 
@@ -215,10 +213,10 @@ CLUSTER_RESTART = ToolSpec(
 
 def _reload(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     get_cluster_or_explain(ctx, namespace, name)
     patch = {ops.ANNOTATION_RELOADED_AT: ops.rfc3339_micro_now()}
-    ops.annotate_cluster(kube_of(ctx), namespace, name, patch, dry_run=dry_run, identity=ctx.identity)
+    ops.annotate_cluster(ctx.kube, namespace, name, patch, dry_run=dry_run)
     return {"name": name, "namespace": namespace, "dry_run": dry_run, "annotations": patch,
             "note": "The operator re-reads secrets, config maps and certificates and reloads PostgreSQL configuration."}
 
@@ -247,14 +245,14 @@ def _set_hibernation(args: dict[str, Any], ctx: ToolContext, value: str) -> dict
     namespace, name = args["namespace"], args["name"]
     if value == "on":
         require_confirmation(args, name, f"hibernate cluster {name!r}")
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     previous = _annotation(get_cluster_or_explain(ctx, namespace, name), ops.ANNOTATION_HIBERNATION)
     if value == "on" and previous == "on":
         raise ToolError(f"Cluster {name!r} is already hibernated; use cluster_resume to bring it back")
     if value == "off" and previous != "on":
         raise ToolError(f"Cluster {name!r} is not hibernated; nothing to resume")
     patch = {ops.ANNOTATION_HIBERNATION: value}
-    ops.annotate_cluster(kube_of(ctx), namespace, name, patch, dry_run=dry_run, identity=ctx.identity)
+    ops.annotate_cluster(ctx.kube, namespace, name, patch, dry_run=dry_run)
     note = ("The operator deletes the instance pods and keeps their volumes; follow with cluster_get."
             if value == "on" else "The operator recreates the instances from their volumes; follow with cluster_get.")
     return {"name": name, "namespace": namespace, "dry_run": dry_run, "hibernation": value,
@@ -311,14 +309,14 @@ CLUSTER_RESUME = ToolSpec(
 
 
 def _fencing_result(args: dict[str, Any], target: str, changed: bool, fenced: list[str], note: str) -> dict[str, Any]:
-    return {"name": args["name"], "namespace": args["namespace"], "dry_run": bool(args.get("dry_run", False)),
+    return {"name": args["name"], "namespace": args["namespace"], "dry_run": args["dry_run"],
             "instance": target, "changed": changed, "fenced_instances": fenced, "note": note}
 
 
 def _write_fenced(args: dict[str, Any], ctx: ToolContext, names: list[str]) -> list[str]:
-    patched = ops.annotate_cluster(kube_of(ctx), args["namespace"], args["name"],
+    patched = ops.annotate_cluster(ctx.kube, args["namespace"], args["name"],
                                    {ops.ANNOTATION_FENCED_INSTANCES: ops.fenced_annotation(names)},
-                                   dry_run=bool(args.get("dry_run", False)), identity=ctx.identity)
+                                   dry_run=args["dry_run"])
     return ops.fenced_instances(patched) or []
 
 
@@ -406,10 +404,10 @@ def _maintenance(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     in_progress, reuse_pvc = bool(args["in_progress"]), bool(args.get("reuse_pvc", False))
     if in_progress:
         require_confirmation(args, name, f"start a node maintenance window for cluster {name!r}")
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     window = (get_cluster_or_explain(ctx, namespace, name).get("spec", {}).get("nodeMaintenanceWindow")) or {}
-    patched = ops.set_maintenance_window(kube_of(ctx), namespace, name, in_progress=in_progress, reuse_pvc=reuse_pvc,
-                                         dry_run=dry_run, identity=ctx.identity)
+    patched = ops.set_maintenance_window(ctx.kube, namespace, name, in_progress=in_progress, reuse_pvc=reuse_pvc,
+                                         dry_run=dry_run)
     now = patched.get("spec", {}).get("nodeMaintenanceWindow") or {}
     return {"name": name, "namespace": namespace, "dry_run": dry_run,
             "previous_in_progress": window.get("inProgress"), "previous_reuse_pvc": window.get("reusePVC"),

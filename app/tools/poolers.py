@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from app.kube import cnpg, resources
-from app.kube import poolers as kube_poolers
 from app.tools.clusters import get_cluster_or_explain
 from app.tools.common import (
+    missing_namespace,
     scale_schemas,
     get_or_explain,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
     age,
-    check_namespace,
     confirmation,
-    kube_of,
     nullable,
     obj,
     require_confirmation,
@@ -102,26 +100,26 @@ def summary(pooler: dict[str, Any]) -> dict[str, Any]:
 
 def poolers_of(ctx: ToolContext, namespace: str, cluster: str) -> list[dict[str, Any]]:
     """The cluster's poolers, sorted by name."""
-    found = kube_poolers.list_poolers(kube_of(ctx), namespace, ctx.identity)
+    found = ctx.kube.list(cnpg.POOLER, namespace)
     mine = [p for p in found if ((p.get("spec") or {}).get("cluster") or {}).get("name") == cluster]
     return sorted(mine, key=lambda p: p["metadata"]["name"])
 
 
 def _get_pooler(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any]:
     """The Pooler, or a not-found error that says what does exist."""
-    return get_or_explain(ctx, kube_poolers.POOLERS, namespace, name, label="Pooler", listed="poolers", none="poolers")
+    return get_or_explain(ctx, cnpg.POOLER, namespace, name)
 
 
 # --- pooler_list -----------------------------------------------------------
 
 
 def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args.get("cluster")
-    kube = kube_of(ctx)
-    if not resources.namespace_exists(kube, namespace, ctx.identity):
-        raise ToolError(f"Namespace {namespace!r} does not exist")
+    namespace, cluster = args["namespace"], args.get("cluster")
+    kube = ctx.kube
+    if not resources.namespace_exists(kube, namespace):
+        raise missing_namespace(ctx.kube, namespace)
     if cluster is None:
-        found, scope = kube_poolers.list_poolers(kube, namespace, ctx.identity), f"namespace {namespace}"
+        found, scope = kube.list(cnpg.POOLER, namespace), f"namespace {namespace}"
     else:
         found, scope = poolers_of(ctx, namespace, cluster), f"cluster {cluster} in namespace {namespace}"
         if not found:
@@ -183,20 +181,19 @@ def _manifest(args: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, cluster = check_namespace(ctx, args["namespace"]), args["cluster"]
+    namespace, cluster = args["namespace"], args["cluster"]
     kind = args.get("type", "rw")
     name = args.get("name") or f"{cluster}-pooler-{kind}"
     _check_parameters(args.get("parameters") or {})
-    dry_run = bool(args.get("dry_run", False))
-    kube = kube_of(ctx)
+    dry_run = args["dry_run"]
+    kube = ctx.kube
     get_cluster_or_explain(ctx, namespace, cluster)
     # CloudNativePG forbids a pooler named like any cluster of its namespace (docs: connection_pooling.md).
-    clusters = {c["metadata"]["name"] for c in resources.list_clusters(kube, namespace, None, ctx.identity)}
+    clusters = {c["metadata"]["name"] for c in kube.list(cnpg.CLUSTER, namespace)}
     if name in clusters:
         raise ToolError(f"A pooler cannot have the name of a cluster in its namespace: {name!r} is a cluster; "
                         "choose another name")
-    created = kube_poolers.create_pooler(kube, namespace, _manifest(args, name), dry_run=dry_run,
-                                         identity=ctx.identity)
+    created = kube.create(cnpg.POOLER, namespace, _manifest(args, name), dry_run=dry_run)
     return {
         "created": not dry_run,
         "dry_run": dry_run,
@@ -252,11 +249,11 @@ POOLER_CREATE = ToolSpec(
 
 
 def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, instances = check_namespace(ctx, args["namespace"]), args["name"], args["instances"]
-    dry_run = bool(args.get("dry_run", False))
+    namespace, name, instances = args["namespace"], args["name"], args["instances"]
+    dry_run = args["dry_run"]
     before = _get_pooler(ctx, namespace, name)
-    patched = kube_poolers.patch_pooler(kube_of(ctx), namespace, name, {"spec": {"instances": instances}},
-                                        dry_run=dry_run, identity=ctx.identity)
+    patched = ctx.kube.patch(cnpg.POOLER, namespace, name, {"spec": {"instances": instances}},
+                                        dry_run=dry_run)
     return {
         "name": name, "namespace": namespace, "dry_run": dry_run,
         "previous_instances": int(before.get("spec", {}).get("instances", 1)),
@@ -284,11 +281,11 @@ POOLER_SCALE = ToolSpec(
 
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name = check_namespace(ctx, args["namespace"]), args["name"]
+    namespace, name = args["namespace"], args["name"]
     require_confirmation(args, name, f"delete pooler {name!r}")
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     pooler = _get_pooler(ctx, namespace, name)
-    kube_poolers.delete_pooler(kube_of(ctx), namespace, name, dry_run=dry_run, identity=ctx.identity)
+    ctx.kube.delete(cnpg.POOLER, namespace, name, dry_run=dry_run)
     return {
         "deleted": not dry_run, "dry_run": dry_run, "name": name, "namespace": namespace,
         "cluster": summary(pooler)["cluster"],

@@ -1,4 +1,9 @@
-"""MCP prompts, filled with a cluster's live state so the model starts from facts."""
+"""MCP prompts, filled with a cluster's live state so the model starts from facts.
+
+The state is read by calling the `cluster_get` tool through the registry, so a prompt gets
+exactly what the tool would answer this caller — the same argument checks, context and
+namespace limits — and never a second path to Kubernetes.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from typing import Any
 from app.tools.clusters import CLUSTER_GET, POSTGRES_MAJORS
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
+
+# The registry's `call`: (tool name, arguments, context) -> CallToolResult.
+CallTool = Callable[[str, dict[str, Any], ToolContext], dict[str, Any]]
+CONTEXT_ARGUMENT = ("context", "Kubeconfig context (Kubernetes cluster) of the cluster; default: the server's", False)
 
 
 class UnknownPrompt(LookupError):
@@ -24,21 +33,34 @@ class PromptSpec:
     description: str
     arguments: tuple[tuple[str, str, bool], ...]
     """(name, description, required)"""
-    render: Callable[[dict[str, str], ToolContext], str]
+    render: Callable[[dict[str, str], dict[str, Any]], str]
+    """(arguments, the cluster's state as cluster_get answers) -> the prompt text"""
+    check: Callable[[dict[str, str]], None] | None = None
+    """Refuses bad arguments (ToolError) before the cluster is read."""
 
-    def wire(self) -> dict[str, Any]:
+    def arguments_served(self, ctx: ToolContext) -> tuple[tuple[str, str, bool], ...]:
+        """Its arguments, plus `context` when the server serves several kubeconfig contexts."""
+        return (*self.arguments, CONTEXT_ARGUMENT) if ctx.kube.served_contexts() else self.arguments
+
+    def wire(self, ctx: ToolContext) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "description": self.description,
-            "arguments": [{"name": n, "description": d, "required": r} for n, d, r in self.arguments],
+            "arguments": [{"name": n, "description": d, "required": r} for n, d, r in self.arguments_served(ctx)],
         }
 
 
-def _state(args: dict[str, str], ctx: ToolContext) -> dict[str, Any]:
-    return dict(CLUSTER_GET.handler({"name": args["name"], "namespace": args["namespace"]}, ctx))
+def _state(args: dict[str, str], ctx: ToolContext, call_tool: CallTool) -> dict[str, Any]:
+    """The cluster as `cluster_get` answers this caller; its error message when it fails."""
+    arguments = {"name": args["name"], "namespace": args["namespace"]}
+    if args.get("context"):
+        arguments["context"] = args["context"]
+    result = call_tool(CLUSTER_GET.name, arguments, ctx)
+    if result.get("isError"):
+        raise ToolError(result["content"][0]["text"])
+    return dict(result["structuredContent"])
 
 
-def _troubleshoot(args: dict[str, str], ctx: ToolContext) -> str:
-    state = _state(args, ctx)
+def _troubleshoot(args: dict[str, str], state: dict[str, Any]) -> str:
     return (
         f"Troubleshoot the CloudNativePG cluster {args['name']} in namespace {args['namespace']}.\n\n"
         "Its live state, read just now from the Kubernetes API:\n"
@@ -52,11 +74,14 @@ def _troubleshoot(args: dict[str, str], ctx: ToolContext) -> str:
     )
 
 
-def _plan_upgrade(args: dict[str, str], ctx: ToolContext) -> str:
+def _check_upgrade(args: dict[str, str]) -> None:
     target = args.get("target_version", "")
     if target and target not in POSTGRES_MAJORS:
         raise ToolError(f"target_version must be one of {', '.join(POSTGRES_MAJORS)}")
-    state = _state(args, ctx)
+
+
+def _plan_upgrade(args: dict[str, str], state: dict[str, Any]) -> str:
+    target = args.get("target_version", "")
     return (
         f"Plan a PostgreSQL major upgrade of the CloudNativePG cluster {args['name']} in namespace "
         f"{args['namespace']}" + (f" to PostgreSQL {target}" if target else "") + ".\n\n"
@@ -86,15 +111,16 @@ PROMPTS = [
         arguments=(("namespace", "Namespace of the cluster", True), ("name", "Cluster name", True),
                    ("target_version", f"Target major version ({', '.join(POSTGRES_MAJORS)})", False)),
         render=_plan_upgrade,
+        check=_check_upgrade,
     ),
 ]
 
 
-def list_prompts() -> list[dict[str, Any]]:
-    return [prompt.wire() for prompt in PROMPTS]
+def list_prompts(ctx: ToolContext) -> list[dict[str, Any]]:
+    return [prompt.wire(ctx) for prompt in PROMPTS]
 
 
-def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext) -> dict[str, Any]:
+def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext, call_tool: CallTool) -> dict[str, Any]:
     """A `GetPromptResult`.
 
     Raises:
@@ -107,5 +133,7 @@ def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext) -> dict[s
     missing = [n for n, _, required in prompt.arguments if required and not arguments.get(n)]
     if missing:
         raise ToolError(f"Prompt {name!r} needs the argument(s): {', '.join(missing)}")
-    text = prompt.render(arguments, ctx)
+    if prompt.check is not None:
+        prompt.check(arguments)
+    text = prompt.render(arguments, _state(arguments, ctx, call_tool))
     return {"description": prompt.description, "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}

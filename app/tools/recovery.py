@@ -13,12 +13,11 @@ from typing import Any
 from app.kube import NotFound, cnpg, resources
 from app.tools.clusters import IMAGE_REPOSITORY, check_instances, cluster_summary
 from app.tools.common import (
+    missing_namespace,
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
     STORAGE_SIZE,
-    check_namespace,
-    kube_of,
     nullable,
     obj,
 )
@@ -112,12 +111,12 @@ def _check_target_time(text: str, source: dict[str, Any] | None, backup: dict[st
 
 
 def _absent_cluster(ctx: ToolContext, namespace: str, name: str) -> None:
-    kube = kube_of(ctx)
+    kube = ctx.kube
     try:
-        resources.get_cluster(kube, namespace, name, ctx.identity)
+        kube.get(cnpg.CLUSTER, namespace, name)
     except NotFound:
-        if not resources.namespace_exists(kube, namespace, ctx.identity):
-            raise ToolError(f"Namespace {namespace!r} does not exist") from None
+        if not resources.namespace_exists(kube, namespace):
+            raise missing_namespace(ctx.kube, namespace) from None
         return
     raise ToolError(f"Cluster {name!r} already exists in namespace {namespace!r}; cluster_restore creates a new "
                     "cluster, so choose a name that is not taken")
@@ -125,7 +124,7 @@ def _absent_cluster(ctx: ToolContext, namespace: str, name: str) -> None:
 
 def _optional_cluster(ctx: ToolContext, namespace: str, name: str) -> dict[str, Any] | None:
     try:
-        return resources.get_cluster(kube_of(ctx), namespace, name, ctx.identity)
+        return ctx.kube.get(cnpg.CLUSTER, namespace, name)
     except NotFound:
         return None
 
@@ -225,10 +224,10 @@ def _restore_spec(args: dict[str, Any], source: dict[str, Any] | None, backup: d
 
 
 def _restore(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-    namespace, name, source_name = check_namespace(ctx, args["namespace"]), args["name"], args["source_cluster"]
+    namespace, name, source_name = args["namespace"], args["name"], args["source_cluster"]
     if "instances" in args:
         check_instances(ctx, args["instances"])
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     if name == source_name:
         raise ToolError("name must differ from source_cluster: cluster_restore creates a new cluster")
     _absent_cluster(ctx, namespace, name)
@@ -264,7 +263,7 @@ def _restore(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace, "labels": {cnpg.LABEL_MANAGED_BY: cnpg.MANAGED_BY}},
         "spec": spec,
     }
-    created = resources.create_cluster(kube_of(ctx), namespace, body, dry_run=dry_run, identity=ctx.identity)
+    created = ctx.kube.create(cnpg.CLUSTER, namespace, body, dry_run=dry_run)
     return {
         "created": not dry_run, "dry_run": dry_run, "cluster": cluster_summary(created),
         "recovery": {"from": "backup" if backup else "object_store", "source_cluster": source_name,

@@ -1,15 +1,23 @@
 """The explicit tool registry: validates declarations once, lists them, calls them.
 
-Arguments are checked against the tool's input schema before its handler runs,
-and results against its output schema after. Every failure a model could fix
-becomes an `isError` result; only an unknown tool name is a protocol error.
+Arguments are checked against the tool's input schema before its handler runs (and its
+schema defaults filled in, so handlers never restate them), and results against its output
+schema after. Every failure a model could fix becomes an `isError` result; only an unknown
+tool name is a protocol error.
+
+With several kubeconfig contexts (KUBE_CONTEXTS), every tool takes a `context` argument
+(an enum of the allowed contexts; for tools that change things, of the writable ones) and
+every result names its context. The context's read-only flag is enforced here, once; its
+namespace allow-list where every call goes through, the tool's `KubeSession`.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +25,9 @@ import jsonschema
 import mcp_types as t
 from jsonschema.validators import Draft202012Validator
 
+from app.kube import ContextPolicy
 from app.tools.context import ToolContext
-from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
+from app.tools.errors import DOMAIN_ERRORS, ToolError, UnknownToolError
 from app.tools.schema_check import SchemaCheck
 from app.tools.spec import PROJECT_NAME_RE, TOOL_NAME_RE, ToolSpec
 
@@ -34,26 +43,44 @@ class _Entry:
     check_output: SchemaCheck
 
 
+CONTEXT, ALL_CONTEXTS = "context", "all_contexts"
+
+
 class Registry:
     """An ordered, immutable set of tools. Order is declaration order, so
-    `tools/list` is deterministic."""
+    `tools/list` is deterministic.
 
-    def __init__(self, specs: Iterable[ToolSpec]) -> None:
+    `contexts` are the kubeconfig contexts the server serves (KubeContexts.policies); in
+    single-cluster mode one unnamed policy, and no tool takes a `context`. Tools that change
+    things are left out when every context is read-only.
+    """
+
+    def __init__(self, specs: Iterable[ToolSpec], contexts: Sequence[ContextPolicy] = (),
+                 default_context: str | None = None) -> None:
+        self._contexts = tuple(c for c in contexts if c.name is not None)
+        self._writable = [c.name for c in self._contexts if not c.read_only]
+        everything_read_only = bool(contexts) and all(c.read_only for c in contexts)
         self._entries: dict[str, _Entry] = {}
         for spec in specs:
             _check_declaration(spec)
             if spec.name in self._entries:
                 raise ValueError(f"duplicate tool name {spec.name!r}")
+            if everything_read_only and not spec.hints.read_only:
+                continue
+            declared = _with_contexts(spec, self._contexts, default_context) if self._contexts else spec
             self._entries[spec.name] = _Entry(
-                spec=spec,
-                wire=_wire_tool(spec),
-                check_input=SchemaCheck(spec.input_schema),
-                check_output=SchemaCheck(spec.output_schema),
+                spec=declared,
+                wire=_wire_tool(declared),
+                check_input=SchemaCheck(declared.input_schema),
+                check_output=SchemaCheck(declared.output_schema),
             )
 
     def filtered(self, keep: Callable[[ToolSpec], bool]) -> Registry:
-        """A registry holding only the tools `keep` accepts (e.g. read-only mode)."""
-        return Registry(entry.spec for entry in self._entries.values() if keep(entry.spec))
+        """A registry holding only the tools `keep` accepts."""
+        kept = Registry([])
+        kept._contexts, kept._writable = self._contexts, self._writable
+        kept._entries = {name: entry for name, entry in self._entries.items() if keep(entry.spec)}
+        return kept
 
     @property
     def names(self) -> list[str]:
@@ -83,12 +110,15 @@ class Registry:
         if entry is None:
             raise UnknownToolError(name, self.names)
         args = dict(arguments or {})
+        try:
+            ctx = self._aim(entry.spec, args, ctx)
+        except DOMAIN_ERRORS as exc:
+            return error_result(str(exc))
         problem = entry.check_input.first_violation(args)
         if problem is not None:
             return error_result(f"Invalid arguments for tool {name!r}: {problem}")
-        refusal = _namespace_refusal(args, ctx)
-        if refusal is not None:
-            return error_result(refusal)
+        args.pop(CONTEXT, None)
+        _fill_defaults(args, entry.spec.input_schema)
         try:
             structured = entry.spec.handler(args, ctx)
         except DOMAIN_ERRORS as exc:
@@ -103,6 +133,8 @@ class Registry:
                 "Retrying will not help; report the request id to the server operator."
             )
         structured = dict(structured)
+        if self._contexts:
+            structured.setdefault(CONTEXT, ctx.kube.context)
         problem = entry.check_output.first_violation(structured)
         if problem is not None:
             log.error("tool %s returned output violating its schema: %s", name, problem)
@@ -117,13 +149,55 @@ class Registry:
         }
 
 
-def _namespace_refusal(args: dict[str, Any], ctx: ToolContext) -> str | None:
-    """MCP_NAMESPACES is enforced here, for every tool, before any handler runs."""
-    allowed = ctx.settings.namespaces if ctx.settings else ()
-    namespace = args.get("namespace")
-    if allowed and isinstance(namespace, str) and namespace not in allowed:
-        return f"Namespace {namespace!r} is not served by this server; allowed: {', '.join(allowed)}"
-    return None
+    def _aim(self, spec: ToolSpec, args: dict[str, Any], ctx: ToolContext) -> ToolContext:
+        """The call's context, aimed at the `context` argument, refused when that context is not
+        served or is read-only for a tool that changes things — before any API call.
+
+        Raises:
+            ContextNotServed, ToolError.
+        """
+        chosen = args.get(CONTEXT)
+        if isinstance(chosen, str) and self._contexts:
+            if args.get(ALL_CONTEXTS):
+                raise ToolError(f"Give either {CONTEXT} or {ALL_CONTEXTS}, not both")
+            ctx = ctx.in_context(chosen)
+        if not spec.hints.read_only and ctx.kube.read_only:
+            where = f"Context {ctx.kube.context!r} is" if ctx.kube.context else "This server is"
+            writable = f"; writable contexts: {', '.join(self._writable)}" if self._writable else ""
+            raise ToolError(f"{where} read-only: {spec.name} would change it{writable}")
+        return ctx
+
+
+def _fill_defaults(args: dict[str, Any], schema: Mapping[str, Any]) -> None:
+    """Schema defaults of the arguments left out, so handlers read `args["dry_run"]` and the
+    default is stated once, where the model sees it."""
+    for key, prop in (schema.get("properties") or {}).items():
+        if key not in args and isinstance(prop, Mapping) and "default" in prop:
+            args[key] = copy.deepcopy(prop["default"])
+
+
+def _with_contexts(spec: ToolSpec, contexts: Sequence[ContextPolicy], default: str | None) -> ToolSpec:
+    """The tool as served with several contexts: a `context` argument (only writable contexts
+    for a tool that changes things), `all_contexts` where it lists across them, and a `context`
+    in every result."""
+    names = [c.name for c in contexts if spec.hints.read_only or not c.read_only]
+    read_only = [str(c.name) for c in contexts if c.read_only]
+    description = f"Kubeconfig context (Kubernetes cluster) to act in; default: {default}."
+    if read_only and not spec.hints.read_only:
+        description += f" Read-only contexts ({', '.join(read_only)}) are not offered: this tool changes things."
+    properties = dict(spec.input_schema.get("properties") or {})
+    properties[CONTEXT] = {"type": "string", "enum": names, "description": description}
+    if spec.lists_across_contexts:
+        properties[ALL_CONTEXTS] = {
+            "type": "boolean", "default": False,
+            "description": "List in every allowed context at once; a context that cannot be reached is reported "
+                           "in `contexts` instead of failing the answer",
+        }
+    outputs = dict(spec.output_schema.get("properties") or {})
+    outputs[CONTEXT] = {"anyOf": [{"type": "string"}, {"type": "null"}],
+                        "description": "The kubeconfig context the answer is from (null: several)"}
+    return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties},
+                               output_schema={**spec.output_schema, "properties": outputs})
 
 
 def error_result(message: str) -> dict[str, Any]:

@@ -24,9 +24,7 @@ from app.tools.common import (
     CLUSTER_NAME,
     DRY_RUN,
     NAMESPACE,
-    check_namespace,
     confirmation,
-    kube_of,
     nullable,
     obj,
     require_confirmation,
@@ -87,7 +85,7 @@ def _roles(cluster: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((cluster.get("spec") or {}).get("managed") or {}).get("roles") or [])
 
 
-def cluster_summary(role: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
+def role_summary(role: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
     """One role as the tools show it: flags, the password secret's NAME only, and the operator's report."""
     status = status or {}
     name = role.get("name", "")
@@ -165,7 +163,7 @@ def _new_password(ctx: ToolContext, namespace: str, secret: str, role: str, dry_
     """Replace the password in a Secret this server created, by name, without reading it."""
     patch = {"metadata": {"labels": {kube_roles.LABEL_RELOAD: "true"}},
              "data": {"username": _b64(role), "password": _b64(secrets.token_urlsafe(24))}}
-    kube_roles.patch_secret(kube_of(ctx), namespace, secret, patch, dry_run=dry_run, identity=ctx.identity)
+    kube_roles.patch_secret(ctx.kube, namespace, secret, patch, dry_run=dry_run)
 
 
 def _create_secret(ctx: ToolContext, cluster: dict[str, Any], secret: str, role: str, dry_run: bool) -> bool:
@@ -178,7 +176,7 @@ def _create_secret(ctx: ToolContext, cluster: dict[str, Any], secret: str, role:
     namespace = cluster["metadata"]["namespace"]
     body = kube_roles.password_secret(namespace, secret, cluster, role, secrets.token_urlsafe(24))
     try:
-        kube_roles.create_secret(kube_of(ctx), namespace, body, dry_run=dry_run, identity=ctx.identity)
+        kube_roles.create_secret(ctx.kube, namespace, body, dry_run=dry_run)
         return True
     except AlreadyExists:
         if secret not in cnpg.created_secrets(cluster):
@@ -193,7 +191,7 @@ def _create_secret(ctx: ToolContext, cluster: dict[str, Any], secret: str, role:
 def _discard_secret(ctx: ToolContext, namespace: str, secret: str, failure: Exception) -> None:
     """Undo a Secret created for a Cluster patch that failed, so no half-made role is left behind."""
     try:
-        resources.delete_secret(kube_of(ctx), namespace, secret, dry_run=False, identity=ctx.identity)
+        resources.delete_secret(ctx.kube, namespace, secret, dry_run=False)
     except NotFound:
         pass
     except KubeError as exc:
@@ -207,8 +205,8 @@ def _patch_roles(ctx: ToolContext, cluster: dict[str, Any], compute: Callable[[d
     """Patch the roles list; if that fails, remove the Secret created for it just before."""
     namespace, name = cluster["metadata"]["namespace"], cluster["metadata"]["name"]
     try:
-        return kube_roles.patch_cluster_locked(kube_of(ctx), namespace, name, compute, current=cluster,
-                                               dry_run=dry_run, identity=ctx.identity)
+        return kube_roles.patch_cluster_locked(ctx.kube, namespace, name, compute, current=cluster,
+                                               dry_run=dry_run)
     except (ToolError, KubeError) as exc:
         if new_secret is not None and not dry_run:
             _discard_secret(ctx, namespace, new_secret, exc)
@@ -216,7 +214,7 @@ def _patch_roles(ctx: ToolContext, cluster: dict[str, Any], compute: Callable[[d
 
 
 def _where(args: dict[str, Any], ctx: ToolContext) -> tuple[str, str, dict[str, Any]]:
-    namespace = check_namespace(ctx, args["namespace"])
+    namespace = args["namespace"]
     return namespace, args["cluster"], get_cluster_or_explain(ctx, namespace, args["cluster"])
 
 
@@ -231,7 +229,7 @@ _PASSWORD_NOTE = ("The password is in Secret {secret!r} (keys username and passw
 def _list(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, cluster = _where(args, ctx)
     status = (cluster.get("status") or {}).get("managedRolesStatus")
-    roles = [cluster_summary(r, status) for r in _roles(cluster)]
+    roles = [role_summary(r, status) for r in _roles(cluster)]
     return {
         "cluster": name, "namespace": namespace, "count": len(roles), "roles": roles,
         "status": None if status is None else {
@@ -268,7 +266,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     _check_role_name(role)
     _check_valid_until(args)
     namespace, name, cluster = _where(args, ctx)
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
 
     def refuse_duplicate(current: dict[str, Any]) -> None:
         for existing in _roles(current):
@@ -296,7 +294,7 @@ def _create(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     _, patched = _patch_roles(ctx, cluster, compute, dry_run, secret if created else None)
     return {
         "created": not dry_run, "dry_run": dry_run, "cluster": name, "namespace": namespace,
-        "role": cluster_summary(_find(patched, role)),
+        "role": role_summary(_find(patched, role)),
         "password_secret": secret,
         "note": (_DRY_RUN_NOTE if dry_run else "") + (_PASSWORD_NOTE.format(secret=secret) if secret else
                  "The role has no password (disablePassword); it can authenticate only by other means, "
@@ -348,7 +346,7 @@ def _update(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     if not changes and not rotate:
         raise ToolError("Nothing to change: give at least one flag, valid_until, comment or rotate_password")
     namespace, name, cluster = _where(args, ctx)
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     entry = _find(cluster, role)
     if entry.get("ensure") == "absent":
         raise ToolError(f"Role {role!r} is marked absent (CloudNativePG drops it); re-create it with role_create")
@@ -388,7 +386,7 @@ def _update(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     return {
         "updated": not dry_run, "dry_run": dry_run, "cluster": name, "namespace": namespace,
         "changed": sorted(k for k in args if k in FIELDS), "password_rotated": rotate,
-        "role": cluster_summary(_find(patched, role)), "password_secret": password_secret,
+        "role": role_summary(_find(patched, role)), "password_secret": password_secret,
         "note": (_DRY_RUN_NOTE if dry_run else "") + (
             _PASSWORD_NOTE.format(secret=password_secret) + " CloudNativePG applies the new password (the Secret "
             "carries cnpg.io/reload); clients using the old one must reconnect with it."
@@ -437,7 +435,7 @@ def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     require_confirmation(args, role, f"delete role {role!r}")
     remove = bool(args.get("remove_from_spec", False))
     namespace, name, cluster = _where(args, ctx)
-    dry_run = bool(args.get("dry_run", False))
+    dry_run = args["dry_run"]
     entry = _find(cluster, role)
     secret = (entry.get("passwordSecret") or {}).get("name")
     # When the role is dropped its password is useless: the Secret we made for it goes too. When it is
@@ -455,11 +453,10 @@ def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         recorded = [s for s in cnpg.created_secrets(current) if s != ours] if ours else None
         return _roles_patch([absent if r is found else r for r in _roles(current)], recorded)
 
-    kube_roles.patch_cluster_locked(kube_of(ctx), namespace, name, compute, current=cluster, dry_run=dry_run,
-                                    identity=ctx.identity)
+    kube_roles.patch_cluster_locked(ctx.kube, namespace, name, compute, current=cluster, dry_run=dry_run)
     if ours is not None:
         try:
-            resources.delete_secret(kube_of(ctx), namespace, ours, dry_run=dry_run, identity=ctx.identity)
+            resources.delete_secret(ctx.kube, namespace, ours, dry_run=dry_run)
         except NotFound:
             pass  # already gone
     return _deleted(name, namespace, role, dry_run, remove, secret if remove else ours)

@@ -45,3 +45,5 @@ class ToolSpec:
     output_schema: Mapping[str, Any]
     hints: ToolHints
     handler: Handler
+    lists_across_contexts: bool = False
+    """Takes `all_contexts` (when the server serves several kubeconfig contexts): one answer for all."""

@@ -13,6 +13,7 @@ import os
 import time
 
 from flask import Flask, Response, g, request, request_started
+from app.web.state import app_state
 
 from app import metrics
 
@@ -28,7 +29,7 @@ def _started(sender: Flask, **extra: object) -> None:
 
 def install(app: Flask) -> None:
     """Attach the hooks to `app`; called once per app."""
-    settings = app.extensions["cnpg_mcp"].settings
+    settings = app_state(app).settings
     access.setLevel(logging.INFO if settings.access_log else logging.CRITICAL + 1)
     request_started.connect(_started, app, weak=False)
 

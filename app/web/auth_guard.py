@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from mcp.server.auth.routes import build_resource_metadata_url
 
 from app import metrics
 from app.auth import AuthError
 from app.identity import ANONYMOUS
 from app.web.replies import json_response
+from app.web.state import app_state
 
 audit = logging.getLogger("cnpg_mcp.audit")
 
 
 def public_mcp_url() -> str:
     """The canonical URL of /mcp: MCP_PUBLIC_URL, else derived from this request (ProxyFix-aware)."""
-    settings = current_app.extensions["cnpg_mcp"].settings
+    settings = app_state().settings
     return settings.public_url or request.url_root.rstrip("/") + "/mcp"
 
 
@@ -31,7 +32,7 @@ def _quoted(value: str) -> str:
 
 
 def challenge(error: AuthError) -> Response:
-    settings = current_app.extensions["cnpg_mcp"].settings
+    settings = app_state().settings
     body = {"error": error.error, "error_description": error.description}
     headers: dict[str, str] = {}
     if error.status in (401, 403):
@@ -62,7 +63,7 @@ def step_up(body: dict, scopes: tuple[str, ...]) -> Response:
 
 def authenticate() -> Response | None:
     """Set `g.principal`, or answer the challenge. Runs as a before_request hook of /mcp."""
-    state = current_app.extensions["cnpg_mcp"]
+    state = app_state()
     verifier = state.verifier
     if verifier is None:
         g.principal = ANONYMOUS

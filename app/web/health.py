@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from app.kube import KubeError
 from app.settings import SERVICE_NAME
 from app.web.replies import json_response
+from app.web.state import app_state
 
 bp = Blueprint("health", __name__)
 
@@ -20,9 +21,10 @@ def health() -> Response:
 @bp.get("/ready")
 def ready() -> Response:
     """Readiness: can this worker do useful work right now?"""
-    kube = current_app.extensions["cnpg_mcp"].kube
+    contexts = app_state().kube
     try:
-        version = kube.probe()
+        # The default context: a worker that cannot reach it cannot serve calls that name none.
+        version = contexts.access(contexts.default.name).probe()
         check = {"ok": True, "detail": f"API server {version}"}
     except KubeError as exc:
         check = {"ok": False, "detail": str(exc)}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from app import metrics
 from app.web.replies import json_response
+from app.web.state import app_state
 
 bp = Blueprint("metrics", __name__)
 
@@ -29,7 +30,7 @@ def client_allowed(address: str | None, networks: tuple[str, ...]) -> bool:
 
 @bp.get("/metrics")
 def scrape() -> Response:
-    settings = current_app.extensions["cnpg_mcp"].settings
+    settings = app_state().settings
     if not settings.metrics_enabled:
         return json_response({"error": "not_found", "error_description": "Metrics are disabled (METRICS_ENABLED)"},
                              404)

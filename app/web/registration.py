@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from flask_limiter import Limiter
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -27,6 +27,7 @@ from app.settings import Settings
 from app.web.origin_guard import host_allowed, origin_allowed
 from app.web.ratelimit import retry_after_seconds
 from app.web.replies import json_response
+from app.web.state import app_state
 
 bp = Blueprint("registration", __name__)
 audit = logging.getLogger("cnpg_mcp.audit")
@@ -45,7 +46,7 @@ def install(app: Flask, limiter: Limiter, settings: Settings) -> None:
 
 @bp.before_request
 def guard_transport() -> Response | None:
-    settings = current_app.extensions["cnpg_mcp"].settings
+    settings = app_state().settings
     if not host_allowed(request.host, settings):
         return _refuse(RegistrationError(421, "invalid_request",
                                          f"Host {request.host!r} is not served here (see MCP_ALLOWED_HOSTS)"))
@@ -57,7 +58,7 @@ def guard_transport() -> Response | None:
 @bp.after_request
 def cors(response: Response) -> Response:
     origin = request.headers.get("Origin")
-    if origin and origin_allowed(origin, current_app.extensions["cnpg_mcp"].settings):
+    if origin and origin_allowed(origin, app_state().settings):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-Id"
     response.vary.add("Origin")  # the answer depends on Origin: caches must not share it across origins
@@ -67,7 +68,7 @@ def cors(response: Response) -> Response:
 @bp.errorhandler(429)
 def too_many(exc: HTTPException) -> Response:
     metrics.RATE_LIMITED.labels(limit="registrations").inc()
-    retry = retry_after_seconds(current_app.extensions["cnpg_mcp"].limiter)
+    retry = retry_after_seconds(app_state().limiter)
     return _refuse(RegistrationError(429, "too_many_requests", exc.description or "Too many requests",
                                      retry_after=retry), outcome="rate_limited")
 
@@ -76,7 +77,7 @@ def too_many(exc: HTTPException) -> Response:
 def register() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
-    state = current_app.extensions["cnpg_mcp"]
+    state = app_state()
     body: Any = None
     try:
         body = _read_json()
@@ -131,7 +132,7 @@ def _preflight() -> Response:
 
 
 def _refuse(error: RegistrationError, *, body: Any = None, outcome: str | None = None) -> Response:
-    state = current_app.extensions["cnpg_mcp"]
+    state = app_state()
     outcome = outcome or error.error
     metrics.CLIENT_REGISTRATIONS.labels(backend=state.registration.backend, outcome=outcome).inc()
     requested = body if isinstance(body, dict) else {}
@@ -149,7 +150,7 @@ def _refuse(error: RegistrationError, *, body: Any = None, outcome: str | None =
 
 
 def _common() -> dict[str, Any]:
-    backend = current_app.extensions["cnpg_mcp"].registration.backend
+    backend = app_state().registration.backend
     return {"event": "client_registration", "backend": backend, "client_addr": request.remote_addr,
             "origin": request.headers.get("Origin"), "request_id": g.get("request_id")}
 

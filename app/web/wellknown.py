@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from mcp.shared.auth import ProtectedResourceMetadata
 
 from app.auth.discovery import DiscoveryError
 from app.web.auth_guard import public_mcp_url
 from app.web.replies import json_response
+from app.web.state import app_state
 
 bp = Blueprint("wellknown", __name__)
 
@@ -33,7 +34,7 @@ def _disabled() -> Response:
 @bp.get("/.well-known/oauth-authorization-server")
 def authorization_server() -> Response:
     """The identity provider's metadata (for 2025-03-26 clients, which look for it on our host)."""
-    state = current_app.extensions["cnpg_mcp"]
+    state = app_state()
     if state.verifier is None:
         return _disabled()
     settings = state.settings
@@ -73,7 +74,7 @@ def proxy_registration_url() -> str:
 @bp.get("/.well-known/oauth-protected-resource/<path:resource_path>")
 def protected_resource(resource_path: str = "mcp") -> Response:
     """RFC 9728 §3.1: path-suffixed by the resource's path (`/mcp`, or `/prefix/mcp` behind a proxy)."""
-    state = current_app.extensions["cnpg_mcp"]
+    state = app_state()
     if state.verifier is None:
         return _disabled()
     metadata = ProtectedResourceMetadata(

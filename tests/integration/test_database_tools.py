@@ -123,7 +123,7 @@ def test_create_returns_the_crd_rejections_verbatim(
     message = tools.error("database_create", **{"cluster": "pg", "namespace": namespace, "database": "shop",
                                                 "owner": "app", **arguments})
 
-    assert message.startswith("Invalid request to create database 'pg-") and expected in message
+    assert message.startswith("Invalid request to create Database object 'pg-") and expected in message
     assert _names(admin_api, namespace) == []
 
 
@@ -237,7 +237,7 @@ def test_get_of_an_unknown_object_names_those_that_exist(tools: ToolCaller, admi
 
     message = tools.error("database_get", name="pg-shp", namespace=namespace)
 
-    assert message == f"Database object 'pg-shp' not found in namespace {namespace!r}; databases there: pg-shop"
+    assert message == f"Database object 'pg-shp' not found in namespace {namespace!r}; Database objects there: pg-shop"
 
 
 # --- database_delete -----------------------------------------------------------

@@ -10,7 +10,8 @@ import kubernetes
 import pytest
 
 from app import create_app
-from app.kube import Conflict, Forbidden, Identity, KubeAccess, resources
+from app.identity import Principal
+from app.kube import Conflict, Forbidden, Identity, resources
 from app.kube import cnpg
 from app.settings import Settings
 from app.tools.catalog import all_tools
@@ -18,6 +19,7 @@ from app.tools.context import ToolContext
 from app.tools.registry import Registry
 from devenv.controlplane import LocalControlPlane
 from tests.support.mcp_calls import ToolCaller
+from tests.support.tools import kube_session
 
 TIMEOUT = 3.0
 
@@ -56,13 +58,13 @@ def test_a_stopped_api_server_is_a_tool_error_within_the_timeout_and_recovery_is
 def test_calls_can_run_as_an_impersonated_identity_and_forbidden_names_caller_verb_and_resource(
     settings: Settings, namespace: str
 ) -> None:
-    access = KubeAccess(settings)
+    alice = kube_session(settings, Identity(user="alice"))
 
     with pytest.raises(Forbidden) as raised:
-        resources.list_clusters(access, namespace, identity=Identity(user="alice"))
+        alice.list(cnpg.CLUSTER, namespace)
     result = Registry(all_tools()).call(
-        "cluster_list", {"namespace": namespace}, ToolContext(request_id="r1", kube=access, settings=settings,
-                                                               identity=Identity(user="alice")),
+        "cluster_list", {"namespace": namespace},
+        ToolContext(request_id="r1", principal=Principal(subject="alice"), settings=settings, kube=alice),
     )
 
     message = str(raised.value)
@@ -72,24 +74,24 @@ def test_calls_can_run_as_an_impersonated_identity_and_forbidden_names_caller_ve
 
 
 def test_a_stale_resource_version_is_a_conflict(settings: Settings, admin_api, namespace: str) -> None:
-    access = KubeAccess(settings)
+    session = kube_session(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
     _create_cluster(custom, namespace, instances=1)
-    stale = resources.get_cluster(access, namespace, "pg")["metadata"]["resourceVersion"]
-    resources.patch_cluster(access, namespace, "pg", {"metadata": {"labels": {"x": "1"}}}, dry_run=False)
+    stale = session.get(cnpg.CLUSTER, namespace, "pg")["metadata"]["resourceVersion"]
+    session.patch(cnpg.CLUSTER, namespace, "pg", {"metadata": {"labels": {"x": "1"}}}, dry_run=False)
 
     with pytest.raises(Conflict) as raised:
-        resources.patch_cluster(access, namespace, "pg",
-                                {"metadata": {"resourceVersion": stale}, "spec": {"instances": 2}}, dry_run=False)
+        session.patch(cnpg.CLUSTER, namespace, "pg",
+                      {"metadata": {"resourceVersion": stale}, "spec": {"instances": 2}}, dry_run=False)
 
     assert str(raised.value).startswith("Conflict while trying to update cluster 'pg'")
-    assert resources.get_cluster(access, namespace, "pg")["spec"]["instances"] == 1
+    assert session.get(cnpg.CLUSTER, namespace, "pg")["spec"]["instances"] == 1
 
 
 def test_status_patches_carry_the_resource_version_and_are_recomputed_after_a_conflict(
     settings: Settings, admin_api, namespace: str
 ) -> None:
-    access = KubeAccess(settings)
+    session = kube_session(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
     _create_cluster(custom, namespace, instances=2)
     seen: list[str] = []
@@ -102,7 +104,7 @@ def test_status_patches_carry_the_resource_version_and_are_recomputed_after_a_co
                                                          {"status": {"phase": "Cluster in healthy state"}})
         return {"targetPrimary": "pg-2", "phase": "Switchover in progress"}
 
-    patched = resources.patch_cluster_status(access, namespace, "pg", promote)
+    patched = resources.patch_cluster_status(session, namespace, "pg", promote)
 
     assert len(seen) == 2 and seen[0] != seen[1]  # the first attempt conflicted, the second used a fresh read
     assert patched["status"]["targetPrimary"] == "pg-2"
@@ -112,7 +114,7 @@ def test_status_patches_carry_the_resource_version_and_are_recomputed_after_a_co
 def test_status_patch_gives_up_with_a_clear_conflict_when_the_object_keeps_changing(
     settings: Settings, admin_api, namespace: str
 ) -> None:
-    access = KubeAccess(settings)
+    session = kube_session(settings)
     custom = kubernetes.client.CustomObjectsApi(admin_api)
     _create_cluster(custom, namespace, instances=1)
 
@@ -122,6 +124,6 @@ def test_status_patch_gives_up_with_a_clear_conflict_when_the_object_keeps_chang
         return {"targetPrimary": "pg-1"}
 
     with pytest.raises(Conflict):
-        resources.patch_cluster_status(access, namespace, "pg", always_raced, attempts=2)
+        resources.patch_cluster_status(session, namespace, "pg", always_raced, attempts=2)
     assert "targetPrimary" not in (custom.get_namespaced_custom_object(
         cnpg.GROUP, cnpg.VERSION, namespace, cnpg.CLUSTERS, "pg").get("status") or {})

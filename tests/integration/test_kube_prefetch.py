@@ -1,4 +1,4 @@
-"""Independent reads in flight together (KubeAccess.prefetch), against the real API server."""
+"""Independent reads in flight together (KubeSession.prefetch), against the real API server."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from app.kube import resources
-from app.kube.access import KubeAccess
+from app.kube import KubeSession, cnpg, resources
 from app.kube.errors import NotFound
 from app.settings import Settings
 from devenv.demo import seed_demo
+from tests.support.tools import kube_session
 
 
 @pytest.fixture
-def kube(kubeconfig: Path) -> KubeAccess:
-    return KubeAccess(Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5"}))
+def kube(kubeconfig: Path) -> KubeSession:
+    return kube_session(Settings.from_env({"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "5"}))
 
 
-def test_a_prefetched_read_returns_what_the_same_read_returns_directly(kube: KubeAccess, admin_api, namespace: str) -> None:
+def test_a_prefetched_read_returns_what_the_same_read_returns_directly(kube: KubeSession, admin_api, namespace: str) -> None:
     seed_demo(admin_api, namespace)
     ahead = kube.prefetch(lambda: resources.list_pods(kube, namespace, "cnpg.io/cluster=pg-demo"))
     direct = resources.list_pods(kube, namespace, "cnpg.io/cluster=pg-demo")
@@ -29,7 +29,7 @@ def test_a_prefetched_read_returns_what_the_same_read_returns_directly(kube: Kub
     assert names[0] == "pg-demo-1" and [n.startswith("pg-demo-1-initdb-") for n in names[1:]] == [True]
 
 
-def test_a_prefetched_read_runs_on_another_thread_while_the_caller_works(kube: KubeAccess, namespace: str) -> None:
+def test_a_prefetched_read_runs_on_another_thread_while_the_caller_works(kube: KubeSession, namespace: str) -> None:
     caller = threading.get_ident()
     seen: list[int] = []
 
@@ -41,8 +41,8 @@ def test_a_prefetched_read_runs_on_another_thread_while_the_caller_works(kube: K
     assert seen and seen[0] != caller
 
 
-def test_a_prefetched_failure_surfaces_as_the_domain_error_when_collected(kube: KubeAccess) -> None:
-    ahead = kube.prefetch(lambda: resources.get_cluster(kube, "no-such-namespace-x", "ghost"))
+def test_a_prefetched_failure_surfaces_as_the_domain_error_when_collected(kube: KubeSession) -> None:
+    ahead = kube.prefetch(lambda: kube.get(cnpg.CLUSTER, "no-such-namespace-x", "ghost"))
     with pytest.raises(NotFound) as caught:
         ahead.result(timeout=10)
     assert "ghost" in str(caught.value)

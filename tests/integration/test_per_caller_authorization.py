@@ -19,6 +19,7 @@ from app import create_app
 from app.settings import Settings
 from app.tools.catalog import all_tools
 from devenv.controlplane import LocalControlPlane
+from devenv.kubelet_sim import wait_for
 from devenv.idp import LocalIdP
 from tests.conftest import modern_body, modern_headers
 from tests.integration.conftest import IDP_RESOURCE
@@ -139,7 +140,7 @@ def teams(admin_api: kubernetes.client.ApiClient) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def impersonation_rbac(admin_api: kubernetes.client.ApiClient) -> Iterator[None]:
+def impersonation_rbac(admin_api: kubernetes.client.ApiClient, controlplane: LocalControlPlane) -> Iterator[None]:
     try:
         kubernetes.client.CoreV1Api(admin_api).create_namespace({"metadata": {"name": "cnpg-mcp"}})
     except kubernetes.client.ApiException as exc:
@@ -147,6 +148,12 @@ def impersonation_rbac(admin_api: kubernetes.client.ApiClient) -> Iterator[None]
             raise
     objects = copy.deepcopy(load_kustomization(K8S / "rbac" / "impersonation"))
     apply(admin_api, objects)
+    # The API server's RBAC authorizer learns of new bindings from a watch: on a busy machine it
+    # can lag the create by a moment, so wait until the grant is in effect.
+    authz = kubernetes.client.AuthorizationV1Api(controlplane.api_client("serviceaccount"))
+    wait_for(lambda: authz.create_self_subject_access_review(
+        {"spec": {"resourceAttributes": {"verb": "impersonate", "resource": "users"}}}).status.allowed,
+        "the impersonation RBAC to take effect")
     yield
     delete(admin_api, objects)
 

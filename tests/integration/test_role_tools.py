@@ -12,7 +12,7 @@ import kubernetes
 import pytest
 
 from app import create_app
-from app.kube import KubeAccess
+from tests.support.tools import kube_session
 from app.kube import roles as kube_roles
 from app.settings import Settings
 from devenv.kubelet_sim import set_cluster_status, wait_for as wait_until_value
@@ -271,7 +271,7 @@ def test_secret_names_stay_valid_for_any_role_name(tools: ToolCaller, admin_api,
 def test_roles_patch_carries_the_resource_version_and_is_recomputed_after_a_conflict(
     kubeconfig: Path, admin_api, namespace: str, cluster
 ) -> None:
-    access = KubeAccess(Settings.from_env({"KUBECONFIG": str(kubeconfig)}))
+    session = kube_session(Settings.from_env({"KUBECONFIG": str(kubeconfig)}))
     seen: list[str] = []
 
     def add_alice(current: dict[str, Any]) -> dict[str, Any]:
@@ -283,7 +283,7 @@ def test_roles_patch_carries_the_resource_version_and_is_recomputed_after_a_conf
         roles = ((current["spec"].get("managed") or {}).get("roles")) or []
         return {"spec": {"managed": {"roles": [*roles, {"name": "alice"}]}}}
 
-    kube_roles.patch_cluster_locked(access, namespace, "pg", add_alice, current=cluster, dry_run=False)
+    kube_roles.patch_cluster_locked(session, namespace, "pg", add_alice, current=cluster, dry_run=False)
 
     # At least one recomputation (the operator, reconciling the live cluster, may cause another).
     assert len(seen) >= 2 and seen[0] != seen[1]

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.tools.context import ToolContext
+from app.identity import ANONYMOUS, Principal
+from app.kube import Identity, KubeContexts, KubeSession
+from app.settings import Settings
+from app.tools.context import ToolContext, new_tool_context
 from app.tools.errors import ToolError
 from app.tools.registry import Registry
 from app.tools.spec import ToolHints, ToolSpec
+
+def tool_context(settings: Settings | None = None, principal: Principal = ANONYMOUS,
+                 request_id: str = "req-test-1") -> ToolContext:
+    """A real per-call context (its Kubernetes clients are created only if a tool makes a call)."""
+    settings = settings or Settings()
+    return new_tool_context(request_id, principal, settings, KubeContexts(settings))
+
+
+def kube_session(settings: Settings, identity: Identity | None = None) -> KubeSession:
+    """A session in the default context, as `identity` (None: the server's own)."""
+    contexts = KubeContexts(settings)
+    return KubeSession(contexts, contexts.default, identity)
+
 
 SECRET_IN_CRASH = "s3cr3t-password-in-exception"
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from app.tools.context import ToolContext
 from app.tools.errors import UnknownToolError
 from app.tools.registry import Registry
 from app.tools.spec import ToolHints, ToolSpec
-from tests.support.tools import ADD, CRASH, ECHO, SECRET_IN_CRASH, TEST_TOOLS, test_registry
+from tests.support.tools import ADD, CRASH, ECHO, SECRET_IN_CRASH, TEST_TOOLS, test_registry, tool_context
 
-CTX = ToolContext(request_id="req-test-1")
+CTX = tool_context()
 CLOSED = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
