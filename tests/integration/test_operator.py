@@ -33,6 +33,10 @@ from devenv.operator import OPERATOR_USERNAME
 from tests.support.mcp_calls import ToolCaller, tool_caller
 
 LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp*
+PHASES_WITHOUT_KUBELET = {
+    (PHASE_SETTING_UP, "Creating primary instance pg-1"),
+    ("Waiting for the instances to become active", "Some instances are not yet active. Please wait."),
+}
 
 
 def _core(api: kubernetes.client.ApiClient) -> kubernetes.client.CoreV1Api:
@@ -124,8 +128,10 @@ def test_a_new_three_instance_cluster_gets_the_operators_objects_and_first_insta
             "role_bindings": [b.metadata.name for b in rbac.list_namespaced_role_binding(namespace).items],
             "instances": [p.metadata.name for p in core.list_namespaced_pod(
                 namespace, label_selector=f"{selector},cnpg.io/podRole=instance").items],
-            # Without a kubelet the first instance never becomes ready, so this is as far as the phase gets.
-            "phase": (status.get("phase"), status.get("phaseReason")),
+            # Without a kubelet the first instance never becomes ready, so this is as far as the phase
+            # gets: "Setting up primary" while the operator creates pg-1, then (depending on when its
+            # next reconciliation sees the Pod) "Waiting for the instances to become active".
+            "phase": (status.get("phase"), status.get("phaseReason")) in PHASES_WITHOUT_KUBELET,
             "instance_names": status.get("instanceNames"), "target_primary": status.get("targetPrimary"),
             "ready_instances": status.get("readyInstances"),
         }
@@ -135,7 +141,7 @@ def test_a_new_three_instance_cluster_gets_the_operators_objects_and_first_insta
         "services": {"pg-rw", "pg-ro", "pg-r"},
         "pvcs": ["pg-1"], "jobs": ["pg-1-initdb"], "pdbs": {"pg", "pg-primary"}, "accounts": {"pg"},
         "roles": ["pg"], "role_bindings": ["pg"], "instances": ["pg-1"],
-        "phase": (PHASE_SETTING_UP, "Creating primary instance pg-1"),
+        "phase": True,
         "instance_names": ["pg-1"], "target_primary": "pg-1", "ready_instances": None,
     }
     # The operator writes these over a few reconciliations: wait for them, then compare (for the diff).
