@@ -532,7 +532,7 @@ def _set_suspended(suspend: bool) -> Any:
         after = previous
         if previous != suspend:
             patched = ctx.kube.patch(cnpg.SCHEDULED_BACKUP, namespace, name, {"spec": {"suspend": suspend}},
-                                                dry_run=dry_run)
+                                     dry_run=dry_run)
             after = bool((patched.get("spec") or {}).get("suspend", False))
         return {"name": name, "namespace": namespace, "dry_run": dry_run, "previous_suspended": previous,
                 "suspended": after, "changed": previous != suspend}

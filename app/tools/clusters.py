@@ -399,8 +399,7 @@ def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     check_instances(ctx, instances)
     dry_run = args["dry_run"]
     before = get_cluster_or_explain(ctx, namespace, name)
-    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {"instances": instances}},
-                                      dry_run=dry_run)
+    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {"instances": instances}}, dry_run=dry_run)
     return {
         "name": name, "namespace": namespace, "dry_run": dry_run,
         "previous_instances": int(before.get("spec", {}).get("instances", 0)),
@@ -439,7 +438,7 @@ def _set_parameters(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         raise ToolError(f"Cannot remove parameters that are not set: {', '.join(missing)}")
     # In a merge patch, null deletes the key.
     patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {"postgresql": {"parameters": changes}}},
-                                      dry_run=dry_run)
+                             dry_run=dry_run)
     after = {k: str(v) for k, v in ((patched.get("spec", {}).get("postgresql") or {}).get("parameters") or {}).items()}
     # CloudNativePG's defaulting webhook fills in the parameters it always sets (archive_mode,
     # wal_level, ...): removing one of those brings back its default, which the answer says.
@@ -503,8 +502,7 @@ def _resize(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
             f"{size} is smaller than the current {current}: CloudNativePG only grows volumes and refuses to "
             "shrink them. To use smaller volumes, create a new cluster (e.g. cluster_restore from a backup)."
         )
-    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {key: {"size": size}}},
-                                      dry_run=dry_run)
+    patched = ctx.kube.patch(cnpg.CLUSTER, namespace, name, {"spec": {key: {"size": size}}}, dry_run=dry_run)
     return {"name": name, "namespace": namespace, "dry_run": dry_run, "volume": volume,
             "previous_size": current, "size": (patched.get("spec", {}).get(key) or {}).get("size", size)}
 

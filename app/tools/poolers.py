@@ -252,8 +252,7 @@ def _scale(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, instances = args["namespace"], args["name"], args["instances"]
     dry_run = args["dry_run"]
     before = _get_pooler(ctx, namespace, name)
-    patched = ctx.kube.patch(cnpg.POOLER, namespace, name, {"spec": {"instances": instances}},
-                                        dry_run=dry_run)
+    patched = ctx.kube.patch(cnpg.POOLER, namespace, name, {"spec": {"instances": instances}}, dry_run=dry_run)
     return {
         "name": name, "namespace": namespace, "dry_run": dry_run,
         "previous_instances": int(before.get("spec", {}).get("instances", 1)),

@@ -205,8 +205,7 @@ def _patch_roles(ctx: ToolContext, cluster: dict[str, Any], compute: Callable[[d
     """Patch the roles list; if that fails, remove the Secret created for it just before."""
     namespace, name = cluster["metadata"]["namespace"], cluster["metadata"]["name"]
     try:
-        return kube_roles.patch_cluster_locked(ctx.kube, namespace, name, compute, current=cluster,
-                                               dry_run=dry_run)
+        return kube_roles.patch_cluster_locked(ctx.kube, namespace, name, compute, current=cluster, dry_run=dry_run)
     except (ToolError, KubeError) as exc:
         if new_secret is not None and not dry_run:
             _discard_secret(ctx, namespace, new_secret, exc)
