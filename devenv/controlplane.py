@@ -191,28 +191,33 @@ class LocalControlPlane:
     def api_client(self, user: str = "admin") -> kubernetes.client.ApiClient:
         return kubernetes.client.ApiClient(self.configuration(user))
 
-    def write_kubeconfig(self, path: str | Path, user: str = "admin") -> Path:
-        """A self-contained kubeconfig (CA inline, `user`'s token), context "local"."""
+    def write_kubeconfig(self, path: str | Path, user: str = "admin", context: str = "local") -> Path:
+        """A self-contained kubeconfig (CA inline, `user`'s token) with one context, "local" by default.
+
+        A named `context` also names its cluster and user entries (`<context>`, `<context>-<user>`),
+        so several such files merge into one kubeconfig (KUBECONFIG=a:b) without clashing entries.
+        """
         self._require_started()
         if user not in self.tokens:
             raise ValueError(f"unknown user {user!r}; known: {', '.join(self.tokens)}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        cluster, user_entry = (context, user) if context == "local" else (context, f"{context}-{user}")
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
                 {
-                    "name": "local",
+                    "name": cluster,
                     "cluster": {
                         "server": self.host,
                         "certificate-authority-data": base64.b64encode(self.ca_file.read_bytes()).decode(),
                     },
                 }
             ],
-            "users": [{"name": user, "user": {"token": self.tokens[user]}}],
-            "contexts": [{"name": "local", "context": {"cluster": "local", "user": user}}],
-            "current-context": "local",
+            "users": [{"name": user_entry, "user": {"token": self.tokens[user]}}],
+            "contexts": [{"name": context, "context": {"cluster": cluster, "user": user_entry}}],
+            "current-context": context,
         }
         # A token is a credential: owner-only, like ~/.kube/config.
         pki.write_private(path, yaml.safe_dump(config, sort_keys=False).encode())

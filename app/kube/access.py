@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import kubernetes
+import yaml
 from kubernetes.client.rest import ApiException
 
 # kubernetes 37 imports each API module (and the model classes it names) on first attribute
@@ -84,6 +85,25 @@ def _repeat_groups(request: Callable[..., Any]) -> Callable[..., Any]:
     return send
 
 
+def current_context(kubeconfig: str) -> str | None:
+    """The kubeconfig's current context as kubectl reads it: of several files (KUBECONFIG=a:b), the
+    first that sets one wins. The Python client lets the last file win; users expect kubectl's rule.
+
+    None when no file sets one (the loader then reports what is missing); unreadable files are left
+    to the loader too, which names them.
+    """
+    for path in kubeconfig.split(os.pathsep):
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as file:
+                loaded = yaml.safe_load(file)
+        except (OSError, yaml.YAMLError):
+            continue
+        name = loaded.get("current-context") if isinstance(loaded, dict) else None
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
 class KubeAccess:
     """Holds this worker's Kubernetes API client for one context, created on first use."""
 
@@ -122,7 +142,7 @@ class KubeAccess:
                 )
             try:
                 kubernetes.config.load_kube_config(
-                    config_file=path, context=self.context or self.settings.kube_context,
+                    config_file=path, context=self.context or self.settings.kube_context or current_context(path),
                     client_configuration=config
                 )
             except (kubernetes.config.ConfigException, ValueError, OSError) as exc:

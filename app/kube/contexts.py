@@ -19,7 +19,7 @@ from typing import Any
 import kubernetes
 
 from app.identity import Principal
-from app.kube.access import Identity, KubeAccess
+from app.kube.access import Identity, KubeAccess, current_context
 from app.kube.errors import CallerNotMapped, ContextNotServed
 from app.kube.session import KubeSession
 from app.settings import Settings, SettingsError
@@ -129,13 +129,14 @@ def caller_identity(principal: Principal, settings: Settings) -> Identity | None
 
 
 def _kubeconfig_contexts(settings: Settings) -> tuple[list[str], str | None]:
-    """The allowed context names (KUBE_CONTEXTS order, or the kubeconfig's for *) and the current one.
+    """The allowed context names (KUBE_CONTEXTS order, or the kubeconfig's for *) and the current one
+    (kubectl's: the first file that sets it).
 
     Reads the kubeconfig file(s) only: no client is created here.
     """
     path = settings.kubeconfig or os.path.expanduser(kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION)
     try:
-        found, active = kubernetes.config.list_kube_config_contexts(config_file=path)
+        found, _ = kubernetes.config.list_kube_config_contexts(config_file=path)
     except (kubernetes.config.ConfigException, ValueError, OSError) as exc:
         raise SettingsError("KUBECONFIG", f"a readable kubeconfig with the contexts of KUBE_CONTEXTS ({exc})",
                             path) from None
@@ -150,4 +151,4 @@ def _kubeconfig_contexts(settings: Settings) -> tuple[list[str], str | None]:
         names = list(settings.kube_contexts)
     if not names:
         raise SettingsError("KUBE_CONTEXTS", f"at least one context, but {path} has none")
-    return names, (active or {}).get("name")
+    return names, current_context(path)

@@ -26,7 +26,7 @@ from devenv.kustomize import render
 from tests.support.processes import ROOT
 
 K8S = ROOT / "k8s"
-OVERLAYS = ["cluster-wide", "namespaced", "impersonation"]
+OVERLAYS = ["cluster-wide", "namespaced", "impersonation", "contexts"]
 RENDERED = [*(f"overlays/{name}" for name in OVERLAYS), "redis"]
 
 
@@ -146,7 +146,7 @@ def test_objects_that_already_exist_are_validated_too(dyn: DynamicClient) -> Non
         configmaps.delete(name=config["metadata"]["name"], namespace="cnpg-mcp")
 
 
-@pytest.mark.parametrize("directory", ["overlays/cluster-wide", "redis"])
+@pytest.mark.parametrize("directory", ["overlays/cluster-wide", "overlays/contexts", "redis"])
 def test_pod_templates_pass_restricted_pod_security(dyn: DynamicClient, directory: str) -> None:
     base = _objects("overlays/cluster-wide")
     namespace = _one(base, "Namespace")
@@ -219,6 +219,8 @@ def _bound_roles(objects: list[dict[str, Any]], account: str) -> set[tuple[str, 
         ("cluster-wide", {("ClusterRoleBinding", "cnpg-mcp-server")}, {}),
         ("namespaced", {("RoleBinding", "cnpg-mcp-server")}, {"MCP_NAMESPACES": "postgres"}),
         ("impersonation", {("ClusterRoleBinding", "cnpg-mcp-impersonator")}, {"KUBE_IMPERSONATE": "true"}),
+        # Acts in other clusters through mounted kubeconfigs: the hosting cluster grants nothing.
+        ("contexts", set(), {"KUBE_CONTEXTS": "staging,prod", "MCP_READ_ONLY_CONTEXTS": "prod"}),
     ],
 )
 def test_overlays_bind_exactly_their_mode(overlay: str, bindings: set[tuple[str, str]], config: dict[str, str]) -> None:
@@ -269,3 +271,21 @@ def test_overlay_rbac_copies_match_k8s_rbac(copy_path: str, original: str) -> No
     """kustomize cannot reference single files outside an overlay, so these are copies of k8s/rbac
     (which test_rbac.py proves sufficient): they must not drift."""
     assert yaml.safe_load((K8S / copy_path).read_text()) == yaml.safe_load((K8S / original).read_text())
+
+
+def test_the_contexts_overlay_mounts_every_kubeconfig_it_lists() -> None:
+    """KUBECONFIG names one file per cluster; each must come from a mounted, read-only Secret."""
+    objects = _objects("overlays/contexts")
+    config = _one(objects, "ConfigMap", "cnpg-mcp-oidc-config")["data"]
+    pod = _one(objects, "Deployment", "cnpg-mcp-server")["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+    files = config["KUBECONFIG"].split(":")
+
+    assert len(files) == len(Settings.from_env(config).kube_contexts) == 2
+    for path in files:
+        directory, name = path.rsplit("/", 1)
+        mount = mounts[directory]
+        assert name == "config" and mount["readOnly"] is True
+        assert secrets[mount["name"]].startswith("cnpg-mcp-kubeconfig-")
+    assert pod["automountServiceAccountToken"] is False

@@ -1,5 +1,5 @@
 """Several kubeconfig contexts: the settings, their check against the kubeconfig, and the tools'
-`context` argument. (Against two real control planes: still to come, see issue 14.)"""
+`context` argument. Against two real control planes: tests/integration/test_contexts.py."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def test_context_settings_parse_per_context_limits(kubeconfig: str) -> None:
 def test_bad_context_settings_are_refused_with_the_setting_named(kubeconfig: str, env: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         _settings(kubeconfig, **env)
+
+
+def test_with_several_files_the_first_current_context_is_the_default_as_with_kubectl(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(KUBECONFIG.replace("current-context: staging", "current-context: prod"))
+    second.write_text(KUBECONFIG.replace("current-context: staging", "current-context: lab")
+                      .replace("{name: k,", "{name: k2,"))
+    contexts = KubeContexts(_settings(f"{first}:{second}"))
+
+    assert contexts.default.name == "prod"
 
 
 def test_a_context_missing_from_the_kubeconfig_fails_the_start(kubeconfig: str) -> None:
