@@ -17,7 +17,7 @@ from app.logs import configure_logging
 from app.protocol.server import McpServer, ServerIdentity
 from app.settings import SERVICE_NAME, Settings
 from app.tools.access_policy import ToolPolicy
-from app.tools.catalog import all_tools
+from app.tools.catalog import tools_in
 from app.tools.registry import Registry
 from app.web import access_log, health, mcp_endpoint, metrics_endpoint, registration, wellknown
 from app.web.errors import register_error_handlers
@@ -66,9 +66,10 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings, log_stream)
     contexts = KubeContexts(settings)
-    # The tools as served here: with a `context` argument when there are several contexts, and
-    # without the ones that change things when every context is read-only.
-    registry = Registry(registry.specs() if registry else all_tools(), contexts.policies, contexts.default.name)
+    # The tools as served here: the groups of MCP_TOOLSETS, with a `context` argument when there
+    # are several contexts, and without the ones that change things when every context is read-only.
+    registry = Registry(registry.specs() if registry else tools_in(settings.toolsets), contexts.policies,
+                        contexts.default.name)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

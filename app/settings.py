@@ -29,6 +29,8 @@ _ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
 _N = TypeVar("_N", int, float)
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DCR_BACKENDS = ("static", "upstream")
+# Tool groups MCP_TOOLSETS may name, in catalogue order (app/tools/catalog.py maps each to its tools).
+TOOLSETS = ("clusters", "observability", "operations", "roles", "databases", "backups", "poolers")
 # Desktop clients on this machine only, on whatever port they listen (RFC 8252 §7.3).
 DEFAULT_REDIRECT_URI_PATTERNS = ("http://127.0.0.1:*/*", "http://[::1]:*/*", "http://localhost:*/*")
 
@@ -125,6 +127,9 @@ class Settings:
     """Contexts served read-only while others are writable (MCP_READ_ONLY_CONTEXTS)."""
     context_namespaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Per-context namespace allow-lists (MCP_CONTEXT_NAMESPACES), overriding MCP_NAMESPACES there."""
+    toolsets: tuple[str, ...] = TOOLSETS
+    """Tool groups to serve (MCP_TOOLSETS; default all): fewer tools, a smaller catalogue in every
+    model context."""
     kube_timeout_seconds: float = 10.0
 
     # --- Logging -------------------------------------------------------
@@ -217,6 +222,7 @@ class Settings:
             kube_contexts=_contexts(env, "KUBE_CONTEXTS"),
             read_only_contexts=_contexts(env, "MCP_READ_ONLY_CONTEXTS", wildcard=False),
             context_namespaces=_context_namespaces(env, "MCP_CONTEXT_NAMESPACES"),
+            toolsets=_toolsets(env, "MCP_TOOLSETS"),
             kube_timeout_seconds=_float(env, "KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120.0),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS, upper=True),
             log_format=_choice(env, "LOG_FORMAT", "json", _LOG_FORMATS),
@@ -454,6 +460,17 @@ def _namespaces(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 # Kubeconfig context names are free-form; these characters would be ambiguous in our own settings.
 _CONTEXT_NAME = re.compile(r"^[^\s,;=]{1,253}$")
+
+
+def _toolsets(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    chosen = _csv(env, name)
+    if not chosen:
+        return TOOLSETS
+    unknown = [group for group in chosen if group not in TOOLSETS]
+    if unknown:
+        raise SettingsError(name, f"comma-separated tool groups of: {', '.join(TOOLSETS)}", ",".join(unknown))
+    # Catalogue order, whatever order they were given in: tools/list stays stable.
+    return tuple(group for group in TOOLSETS if group in chosen)
 
 
 def _contexts(env: Mapping[str, str], name: str, *, wildcard: bool = True) -> tuple[str, ...]:

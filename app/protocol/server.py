@@ -136,6 +136,7 @@ class McpServer:
 
     def __init__(self, registry: Registry, identity: ServerIdentity, policy: ToolPolicy) -> None:
         self._registry = registry
+        self._prompts = prompts.served_prompts(registry.names)
         self._policy = policy
         self._identity = identity
         self._tool_lists: dict[tuple[str, tuple[str, ...]], EncodedResult] = {}
@@ -406,13 +407,14 @@ class McpServer:
 
     def _prompts_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        return self._cacheable({"prompts": prompts.list_prompts(ctx)}, version, _TOOL_LIST_TTL_MS)
+        return self._cacheable({"prompts": prompts.list_prompts(ctx, self._prompts)}, version, _TOOL_LIST_TTL_MS)
 
     def _prompts_get(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         params = message.params or {}
         try:
             arguments = dict(params.get("arguments") or {})
-            return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx, self._registry.call)
+            return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx, self._registry.call,
+                                 self._prompts)
         except prompts.UnknownPrompt as exc:
             raise invalid_params(str(exc), message.id) from None
 

@@ -14,11 +14,28 @@ from app.tools.operations import OPERATIONS_TOOLS
 from app.tools.poolers import POOLERS_TOOLS
 from app.tools.recovery import RECOVERY_TOOLS
 from app.tools.roles import ROLES_TOOLS
+from app.settings import TOOLSETS
 from app.tools.spec import ToolSpec
 
 
+# The groups MCP_TOOLSETS picks from (names and order: app.settings.TOOLSETS). A restore makes a
+# new cluster from a backup, so it travels with the backups.
+TOOLSET_TOOLS: dict[str, list[ToolSpec]] = {
+    "clusters": CLUSTER_TOOLS,
+    "observability": OBSERVABILITY_TOOLS,
+    "operations": OPERATIONS_TOOLS,
+    "roles": ROLES_TOOLS,
+    "databases": DATABASES_TOOLS,
+    "backups": [*BACKUPS_TOOLS, *RECOVERY_TOOLS],
+    "poolers": POOLERS_TOOLS,
+}
+assert tuple(TOOLSET_TOOLS) == TOOLSETS, "app.settings.TOOLSETS and the catalogue's groups must agree"
+
+
 def all_tools() -> list[ToolSpec]:
-    return [
-        *CLUSTER_TOOLS, *OBSERVABILITY_TOOLS, *OPERATIONS_TOOLS, *ROLES_TOOLS, *DATABASES_TOOLS,
-        *BACKUPS_TOOLS, *RECOVERY_TOOLS, *POOLERS_TOOLS,
-    ]
+    return tools_in(TOOLSETS)
+
+
+def tools_in(toolsets: tuple[str, ...]) -> list[ToolSpec]:
+    """The tools of the given groups, in catalogue order."""
+    return [spec for group, specs in TOOLSET_TOOLS.items() if group in toolsets for spec in specs]

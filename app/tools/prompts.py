@@ -8,7 +8,7 @@ namespace limits — and never a second path to Kubernetes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,10 @@ CONTEXT_ARGUMENT = ("context", "Kubeconfig context (Kubernetes cluster) of the c
 
 
 class UnknownPrompt(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"Unknown prompt: {name!r}. Available prompts: {', '.join(p.name for p in PROMPTS)}")
+    def __init__(self, name: str, served: Sequence[PromptSpec]) -> None:
+        available = ", ".join(p.name for p in served) or (
+            f"none (every prompt reads the cluster with {CLUSTER_GET.name}, which MCP_TOOLSETS leaves out here)")
+        super().__init__(f"Unknown prompt: {name!r}. Available prompts: {available}")
 
 
 @dataclass(frozen=True)
@@ -116,20 +118,27 @@ PROMPTS = [
 ]
 
 
-def list_prompts(ctx: ToolContext) -> list[dict[str, Any]]:
-    return [prompt.wire(ctx) for prompt in PROMPTS]
+def served_prompts(served_tools: Sequence[str]) -> list[PromptSpec]:
+    """The prompts a server with these tools can fill: every prompt reads its cluster through
+    cluster_get, so without that tool (MCP_TOOLSETS) there are none."""
+    return list(PROMPTS) if CLUSTER_GET.name in served_tools else []
 
 
-def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext, call_tool: CallTool) -> dict[str, Any]:
+def list_prompts(ctx: ToolContext, served: Sequence[PromptSpec]) -> list[dict[str, Any]]:
+    return [prompt.wire(ctx) for prompt in served]
+
+
+def get_prompt(name: str, arguments: dict[str, str], ctx: ToolContext, call_tool: CallTool,
+               served: Sequence[PromptSpec]) -> dict[str, Any]:
     """A `GetPromptResult`.
 
     Raises:
-        UnknownPrompt: no such prompt.
+        UnknownPrompt: no such prompt among `served`.
         ToolError: a required argument is missing, or the cluster cannot be read (the message says why).
     """
-    prompt = next((p for p in PROMPTS if p.name == name), None)
+    prompt = next((p for p in served if p.name == name), None)
     if prompt is None:
-        raise UnknownPrompt(name)
+        raise UnknownPrompt(name, served)
     missing = [n for n, _, required in prompt.arguments if required and not arguments.get(n)]
     if missing:
         raise ToolError(f"Prompt {name!r} needs the argument(s): {', '.join(missing)}")
