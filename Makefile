@@ -57,13 +57,19 @@ test: setup node-clients controlplane operator kustomize system-packages
 test-fast: setup
 	$(BIN)/python -m pytest tests/unit tests/app tests/test_architecture.py
 
-## Benchmarks: the figures and targets of README "Performance" (about 5 minutes; prints tables).
+## Benchmarks: the figures and targets of README "Performance", with the pinned peer servers measured
+## beside ours (about 9 minutes; prints tables). The peers are fetched once into ~/.cache/cnpg-mcp/peers.
 bench: setup node-clients controlplane operator bench-packages
 	$(BIN)/python -m bench
 
 ## The same benchmark with 1-second runs: checks it works and its figures are sane (CI runs this).
 bench-smoke: setup node-clients controlplane operator bench-packages
 	$(BIN)/python -m bench --smoke
+
+## Only the peer comparison: ours, kubernetes-mcp-server and the SDK's MCPServer (about 4 minutes).
+.PHONY: bench-peers
+bench-peers: setup node-clients controlplane operator bench-packages
+	$(BIN)/python -m bench --only peers
 
 ## Where one request's time goes (pyinstrument call trees for tools/list, get-cluster, ...).
 profile: setup node-clients controlplane operator

@@ -2,7 +2,9 @@
 
 Every figure is paired with a floor measured minutes apart on the same machine (a bare Flask app
 under the same gunicorn.conf.py, direct Kubernetes API calls, the server without auth), so the
-ratios stay meaningful on a noisy or slow machine. Targets are printed as met or not; the exit
+ratios stay meaningful on a noisy or slow machine. The peers section (bench/peers) measures two
+pinned peer servers beside ours in the same rounds: containers/kubernetes-mcp-server (Go) and the
+official MCP Python SDK's MCPServer; they are fetched once into ~/.cache/cnpg-mcp/peers. Targets are printed as met or not; the exit
 status only says whether the run was sane (no errors, every figure present), never whether a
 target was met: benchmarks report, tests assert.
 """
@@ -23,8 +25,11 @@ from pathlib import Path
 
 import kubernetes
 
-from bench import fixtures, measure, report, wrk
+from bench import fixtures, measure, report, rounds, wrk
 from bench.fixtures import LARGE, RESOURCE, SMALL, TARGET, rpc, tool_call
+from bench.peers import cache as peer_cache
+from bench.peers import scenarios as peer_scenarios
+from bench.rounds import Scenario
 from devenv.controlplane import LocalControlPlane
 from devenv.gunicorn import GunicornServer
 from devenv.idp import LocalIdP
@@ -52,21 +57,14 @@ SMOKE = Plan(seconds=1, warmup_seconds=0, connections=(16, 64), sequential_secon
              soak_requests=1_000, rounds=1)
 
 
-@dataclass(frozen=True)
-class Scenario:
-    label: str
-    server: GunicornServer
-    body: str
-    headers: dict[str, str]
-    status: int = 200  # the answer every request must get
-
-
 @dataclass
 class Results:
     http: list[dict] = field(default_factory=list)
     kube: list[dict] = field(default_factory=list)
     kube_fixed_p50_ms: float = 0.0
     memory: dict = field(default_factory=dict)
+    peers: list[dict] = field(default_factory=list)
+    peer_setup: dict = field(default_factory=dict)  # versions, flags, cache paths, what fetching cost
     problems: list[str] = field(default_factory=list)
 
 
@@ -81,38 +79,8 @@ class Bench:
     # ----- building blocks ------------------------------------------------------------
 
     def http_rounds(self, scenarios: list[Scenario]) -> None:
-        """Every scenario at every connection count, in `plan.rounds` interleaved rounds; medians.
-
-        All servers are up together and take turns, so a slow minute on a shared machine lands on
-        every scenario alike instead of on whichever happened to run then."""
-        for scenario in scenarios:
-            measure.check_answer(scenario.server.mcp_url, scenario.body, scenario.headers, expect=scenario.label,
-                                 status=scenario.status)
-            if self.plan.warmup_seconds:
-                wrk.run(scenario.server.mcp_url, body=scenario.body, headers=scenario.headers, connections=16,
-                        seconds=self.plan.warmup_seconds)
-        runs: dict[tuple[str, int], list[wrk.LoadResult]] = {}
-        for _ in range(self.plan.rounds):
-            for scenario in scenarios:
-                for connections in self.plan.connections:
-                    result = wrk.run(scenario.server.mcp_url, body=scenario.body, headers=scenario.headers,
-                                     connections=connections, seconds=self.plan.seconds)
-                    runs.setdefault((scenario.label, connections), []).append(result)
-        for scenario in scenarios:
-            for connections in self.plan.connections:
-                taken = runs[(scenario.label, connections)]
-                result = sorted(taken, key=lambda r: r.rps)[len(taken) // 2]
-                # Refusals are the point of a 401 scenario; anything else failing is a problem.
-                unexpected = result.errors - (result.status_answers if scenario.status != 200 else 0)
-                self.say(f"  {scenario.label:<40} c={connections:<3} {result.rps:>8,.0f} req/s  "
-                         f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {unexpected}")
-                if unexpected:
-                    self.results.problems.append(f"{scenario.label} at {connections} connections: {unexpected} errors")
-                if result.requests <= 0:
-                    self.results.problems.append(f"{scenario.label} at {connections} connections: no requests")
-                self.results.http.append({"scenario": scenario.label, "connections": connections, **asdict(result),
-                                          "errors": unexpected, "rps": result.rps,
-                                          "rps_runs": [r.rps for r in taken]})
+        """Every scenario at every connection count, in `plan.rounds` interleaved rounds; medians (bench/rounds.py)."""
+        self.results.http.extend(rounds.interleaved(self.plan, scenarios, self.say, self.results.problems))
 
     def sequential(self, server: GunicornServer, body: str, headers: dict[str, str]) -> wrk.LoadResult:
         result = wrk.run(server.mcp_url, body=body, headers=headers, connections=1,
@@ -169,6 +137,13 @@ class Bench:
                 Scenario("limiter Redis: rejected token (401)", shared, listing[0], {**listing[1], **bad},
                          status=401),
             ])
+
+    def peers(self, app_env: dict[str, str], controlplane: LocalControlPlane, idp: LocalIdP,
+              installed: peer_cache.Installed, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.results.peers = peer_scenarios.measure_peers(
+            self.plan, self.say, self.results.problems, installed=installed, controlplane=controlplane, idp=idp,
+            workdir=workdir, ours_env=app_env, ours_args=NO_RECYCLING)
 
     def footprint(self, server: GunicornServer) -> None:
         """Memory of the whole pod-equivalent (master + 2 workers) after the load above."""
@@ -303,6 +278,9 @@ def summarize(results: Results, plan: Plan) -> tuple[str, list[report.Target]]:
     if results.memory:
         section, verdicts = _memory_summary(results.memory)
         text, targets = text + "\n" + section, targets + verdicts
+    if results.peers:
+        section, verdicts = peer_scenarios.summary(results.peers, plan)
+        text, targets = text + "\n" + section, targets + verdicts
     return text, targets
 
 
@@ -387,13 +365,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds per figure: checks the bench runs")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
-    parser.add_argument("--only", default="http,kube,memory",
-                        help="comma-separated sections to run: http, kube, memory (default: all)")
+    parser.add_argument("--only", default="http,kube,memory,peers",
+                        help="comma-separated sections to run: http, kube, memory, peers (default: all)")
+    parser.add_argument("--peers", action=argparse.BooleanOptionalAction, default=None,
+                        help="add (--peers) or leave out (--no-peers) the peer servers section (default: as --only)")
     args = parser.parse_args(argv)
+    sections = {name.strip() for name in args.only.split(",")}
+    if args.peers is not None:
+        sections = (sections | {"peers"}) if args.peers else (sections - {"peers"})
     plan = SMOKE if args.smoke else FULL
     say = (lambda message: print(message, flush=True))
     began = time.monotonic()
     say(f"cnpg-mcp-server benchmark ({'smoke' if args.smoke else 'full'}) on {report.machine()}")
+    installed = None
+    setup: dict = {}
+    if "peers" in sections:
+        # Before anything starts: a first run downloads (npm, PyPI) and builds, cached for the next.
+        installed = peer_cache.ensure_all(say)
+        setup = {"versions": {"kubernetes-mcp-server": peer_cache.GO_SERVER_VERSION, "mcp": "2.3.0"},
+                 "servers": peer_scenarios.DESCRIPTIONS, "artefacts": installed.fetched}
+        say("peers: " + "; ".join(f"{name} {'cached' if facts['cached'] else 'fetched'} ({facts['path']})"
+                                  for name, facts in installed.fetched.items()))
     with (LocalControlPlane(verbose=False) as cp,
           LocalIdP([RESOURCE], access_token_ttl=3600, verbose=False) as idp,
           LocalRedis(verbose=False) as redis,
@@ -405,13 +397,15 @@ def main(argv: list[str] | None = None) -> int:
         fixtures.seed_clusters(cp.api_client(), LARGE, 500, full_for=0)
         say(f"seeded 10 + 500 clusters in {time.monotonic() - seeded:.1f} s")
         app_env = {"KUBECONFIG": str(kubeconfig), "KUBE_TIMEOUT_SECONDS": "10"}
-        sections = {name.strip() for name in args.only.split(",")}
+        bench.results.peer_setup = setup
         if "http" in sections:
             bench.http_path(app_env, idp, redis)
         if "kube" in sections:
             bench.kubernetes_path(app_env, idp)
         if "memory" in sections:
             bench.memory_and_startup(app_env, idp)
+        if installed is not None:
+            bench.peers(app_env, cp, idp, installed, Path(tmp) / "peers")
     text, targets = summarize(bench.results, plan)
     print(text)
     print(report.targets_table(targets))

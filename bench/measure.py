@@ -61,16 +61,39 @@ def uss_mib(pid: int) -> float:
 
 def check_answer(url: str, body: str, headers: dict[str, str], *, expect: str, status: int = 200) -> dict:
     """One request before each load run: the benchmark must measure the answers it means to."""
+    return probe(url, body, headers, expect=expect, status=status)[0]
+
+
+def probe(url: str, body: str, headers: dict[str, str], *, expect: str, status: int = 200) -> tuple[dict, int]:
+    """check_answer's result and the size of the answer's body in bytes."""
     response = requests.post(url, data=body, headers=headers, timeout=30)
     if response.status_code != status:
         raise RuntimeError(f"{expect}: HTTP {response.status_code} (wanted {status}): {response.text[:300]}")
     if status != 200:
-        return response.json()
-    payload = response.json()
+        try:
+            return response.json(), len(response.content)
+        except ValueError:  # a peer may refuse in plain text
+            return {"text": response.text}, len(response.content)
+    payload = jsonrpc_answer(response)
     result = payload.get("result")
     if not isinstance(result, dict) or result.get("isError"):
         raise RuntimeError(f"{expect}: unexpected answer {json.dumps(payload)[:300]}")
-    return result
+    return result, len(response.content)
+
+
+def jsonrpc_answer(response: requests.Response) -> dict:
+    """The JSON-RPC response in an answer, whether a JSON body or an SSE stream (its last event with an id)."""
+    if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
+        return response.json()
+    answer: dict | None = None
+    for line in response.text.splitlines():
+        if line.startswith("data:"):
+            message = json.loads(line[len("data:"):].strip())
+            if isinstance(message, dict) and "id" in message:
+                answer = message
+    if answer is None:
+        raise ValueError(f"no JSON-RPC response in the event stream: {response.text[:300]}")
+    return answer
 
 
 def first_success(url: str, body: str, headers: dict[str, str], timeout: float) -> float:

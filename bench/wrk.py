@@ -18,9 +18,9 @@ wrk.body = [==[{body}]==]
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '\\nBENCH {{"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, '
+    '\\nBENCH {{"requests": %d, "bytes": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, '
     .. '"status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    summary.requests, summary.bytes, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
@@ -35,6 +35,7 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    bytes_read: int = 0  # everything read from the sockets (status lines, headers, bodies)
 
     @property
     def rps(self) -> float:
@@ -78,5 +79,5 @@ def run(url: str, *, body: str = "", headers: dict[str, str] | None = None, meth
     return LoadResult(
         requests=data["requests"], seconds=data["duration_us"] / 1e6, errors=errors, status_answers=data["status"],
         p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000,
+        max_ms=data["max_us"] / 1000, bytes_read=data["bytes"],
     )
