@@ -47,8 +47,7 @@ FIXED_PARAMETERS = frozenset({
 
 # A Kubernetes resource quantity (e.g. 500m, 2, 1Gi), with the regular expression CloudNativePG's
 # defaulting webhook applies before anything else: it refuses other values without naming the field.
-QUANTITY = {"type": "string", "maxLength": 32, "pattern": r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$",
-            "description": "Kubernetes quantity, e.g. 500m or 2 (cpu), 512Mi or 4Gi (memory)"}
+QUANTITY = {"type": "string", "maxLength": 32, "pattern": r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"}
 
 _READ = ToolHints(read_only=True, destructive=False, idempotent=True, open_world=False)
 
@@ -63,7 +62,7 @@ _SUMMARY = obj(
         "image": nullable({"type": "string"}),
         "storage": nullable({"type": "string"}),
         "age": nullable({"type": "string"}),
-        "context": {"type": "string", "description": "The kubeconfig context (when listing across contexts)"},
+        "context": {"type": "string"},  # only when listing across contexts
     },
     ["name", "namespace", "phase", "instances", "ready_instances", "primary", "image", "storage", "age"],
 )
@@ -374,7 +373,8 @@ CLUSTER_CREATE = ToolSpec(
             "resources": obj({
                 "requests": obj({"cpu": QUANTITY, "memory": QUANTITY}),
                 "limits": obj({"cpu": QUANTITY, "memory": QUANTITY}),
-            }, description="CPU/memory requests and limits per instance"),
+            }, description="CPU/memory requests and limits per instance, as Kubernetes quantities: "
+                           "cpu 500m or 2, memory 512Mi or 4Gi"),
             "enable_superuser_access": {"type": "boolean", "default": False,
                                         "description": "Create a postgres superuser secret (off by default)"},
             "dry_run": DRY_RUN,

@@ -9,19 +9,15 @@ from app.kube import ALL_NAMESPACES, KubeSession, NotFound, cnpg, resources
 from app.tools.context import ToolContext
 from app.tools.errors import ToolError
 
+# These three appear in most of the 40 tools, so every word in them is paid ~30 times in each
+# model context: the property name and the pattern already say what they are, the words stay short.
 # DNS-1123 label: what Kubernetes accepts for namespaces; cluster names are also pod-name prefixes.
-NAMESPACE = {
-    "type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63,
-    "description": "Kubernetes namespace",
-}
+NAMESPACE = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 CLUSTER_NAME = {
     "type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 50,
-    "description": "CloudNativePG Cluster name (lower-case letters, digits and '-', starting with a letter)",
+    "description": "CloudNativePG Cluster name",
 }
-DRY_RUN = {
-    "type": "boolean", "default": False,
-    "description": "Validate with the API server (server-side dry run) and show the result without changing anything",
-}
+DRY_RUN = {"type": "boolean", "default": False, "description": "Server-side dry run: validate, change nothing"}
 # Kubernetes resource quantity for storage (e.g. 10Gi, 500Mi).
 STORAGE_SIZE = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$", "maxLength": 20}
 
@@ -37,6 +33,10 @@ def obj(properties: dict[str, Any], required: list[str] | None = None, descripti
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null. A plain `{"type": T}` becomes `{"type": [T, "null"]}` (the same meaning in
+    one third of the bytes of an `anyOf`, and these appear ~60 times in output schemas)."""
+    if set(schema) == {"type"} and isinstance(schema["type"], str):
+        return {"type": [schema["type"], "null"]}
     return {"anyOf": [schema, {"type": "null"}]}
 
 

@@ -50,7 +50,7 @@ SERVICE_ROUTES = {"rw": "the primary (read-write)", "ro": "replicas only (read-o
 # The pooler's Deployment and Service take its name, so it must be a DNS-1035 label.
 POOLER_NAME = {
     "type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63,
-    "description": "Pooler name (lower-case letters, digits and '-', starting with a letter); also its Service name",
+    "description": "Pooler name; also its Service name",
 }
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 

@@ -194,7 +194,7 @@ def _with_contexts(spec: ToolSpec, contexts: Sequence[ContextPolicy], default: s
                            "in `contexts` instead of failing the answer",
         }
     outputs = dict(spec.output_schema.get("properties") or {})
-    outputs[CONTEXT] = {"anyOf": [{"type": "string"}, {"type": "null"}],
+    outputs[CONTEXT] = {"type": ["string", "null"],
                         "description": "The kubeconfig context the answer is from (null: several)"}
     return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties},
                                output_schema={**spec.output_schema, "properties": outputs})

@@ -36,7 +36,7 @@ from app.tools.spec import ToolHints, ToolSpec
 log = logging.getLogger(__name__)
 
 IDENTIFIER = {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "maxLength": 63}
-ROLE_NAME = {**IDENTIFIER, "description": "PostgreSQL role name (lower-case letters, digits and '_')"}
+ROLE_NAME = {**IDENTIFIER, "description": "PostgreSQL role name"}
 # Roles the operator owns or PostgreSQL reserves; CloudNativePG refuses to manage them.
 RESERVED_ROLES = frozenset({"postgres", "streaming_replica"})
 RESERVED_PREFIXES = ("pg_", "cnpg_")

@@ -7,10 +7,12 @@ with a little headroom, so an addition that bloats descriptions or schemas is a 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from mcp_types.jsonrpc import INVALID_PARAMS
 
 from app import create_app
@@ -85,18 +87,47 @@ def test_prompts_need_the_cluster_tools_they_read() -> None:
         "with cluster_get, which MCP_TOOLSETS leaves out here)")
 
 
-# Bytes of the handshake-era tools/list answer. (Issue 15 sets 40 KB for all tools and 15 KB for a
-# read-only default set as targets; these budgets only stop growth until the catalogue is compacted.)
-CATALOGUE_BUDGETS = [  # measured 2026-12-07: 85,942 / 23,235 / 22,084 / 11,831
-    ({}, 88_000),
-    ({"MCP_READ_ONLY": "true"}, 24_000),
-    ({"MCP_TOOLSETS": "clusters,observability"}, 23_000),
-    ({"MCP_TOOLSETS": "clusters,observability", "MCP_READ_ONLY": "true"}, 12_500),
+# Bytes of the handshake-era tools/list answer (what travels to every client), and of the part the
+# client hands to the model: name, description and input schema. Claude Code, VS Code and the desktop
+# assistants send only those three as each tool's definition; the output schema validates
+# `structuredContent` in the client and the annotations drive its confirmation prompts, neither reaches
+# the model (anthropics/claude-code#54197). Issue 15's targets are 40 KB for all tools and 15 KB for a
+# read-only set; the budgets are the sizes measured after compaction plus ~2%, so growth is a decision.
+CATALOGUE_BUDGETS = [  # measured 2026-12-07 (answer / model-visible): 79,013 / 45,948; 21,277 / 8,320;
+    ({}, 80_500, 47_000),  # 19,864 / 10,474; 10,764 / 4,445
+    ({"MCP_READ_ONLY": "true"}, 21_700, 8_500),
+    ({"MCP_TOOLSETS": "clusters,observability"}, 20_300, 10_700),
+    ({"MCP_TOOLSETS": "clusters,observability", "MCP_READ_ONLY": "true"}, 11_000, 4_600),
 ]
 
 
-@pytest.mark.parametrize(("env", "budget"), CATALOGUE_BUDGETS)
-def test_the_catalogue_stays_within_its_budget(env: dict[str, str], budget: int) -> None:
-    size = len(_client(**env).post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).get_data())
-    print(f"tools/list with {env or 'defaults'}: {size:,} bytes (budget {budget:,})")
+@pytest.mark.parametrize(("env", "budget", "model_budget"), CATALOGUE_BUDGETS)
+def test_the_catalogue_stays_within_its_budget(env: dict[str, str], budget: int, model_budget: int) -> None:
+    answer = _client(**env).post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    model_visible = [{"name": t["name"], "description": t["description"], "input_schema": t["inputSchema"]}
+                     for t in answer.get_json()["result"]["tools"]]
+    size, model_size = len(answer.get_data()), len(json.dumps(model_visible, separators=(",", ":")))
+    print(f"tools/list with {env or 'defaults'}: {size:,} bytes (budget {budget:,}); "
+          f"model-visible {model_size:,} (budget {model_budget:,})")
     assert size <= budget
+    assert model_size <= model_budget
+
+
+def test_nullable_fields_use_the_short_form_clients_validate() -> None:
+    """`{"type": ["string", "null"]}` instead of an anyOf: a third of the bytes, and the same
+    meaning to every validator (jsonschema here, ajv in the TypeScript SDK's client)."""
+    schema = next(t for t in _rpc(_client(), "tools/list")[1]["result"]["tools"]
+                  if t["name"] == "cluster_get")["outputSchema"]
+    validator = Draft202012Validator(schema)
+
+    assert schema["properties"]["primary"] == {"type": ["string", "null"]}
+    assert "anyOf" not in json.dumps(schema)
+    assert not list(validator.iter_errors({**_cluster_get_answer(), "primary": None}))
+    assert [e.message for e in validator.iter_errors({**_cluster_get_answer(), "primary": 3})] == [
+        "3 is not of type 'string', 'null'"]
+
+
+def _cluster_get_answer() -> dict[str, Any]:
+    return {"name": "pg", "namespace": "db", "phase": "Cluster in healthy state", "instances": 1,
+            "ready_instances": 1, "primary": "pg-1", "image": None, "storage": "1Gi", "age": "5m",
+            "pods": [], "conditions": [], "postgresql_parameters": {}, "backup": {}, "events": []}
