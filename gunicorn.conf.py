@@ -23,6 +23,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ[_METRICS_DIR_OWNED] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 from app.settings import Settings, SettingsError  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR
+from app.web.gunicorn_worker import hold_master_sockets, share_master_sockets, spreads_connections  # noqa: E402
 
 try:
     _settings = Settings.from_env()
@@ -35,9 +36,13 @@ except SettingsError as _error:
 # Loopback by default: without OIDC the endpoint is unauthenticated. The container sets 0.0.0.0:3000.
 bind = [_settings.gunicorn_bind]
 # Threaded workers: tool calls wait on the Kubernetes API, so threads overlap that I/O cheaply.
-worker_class = "gthread"
+# gthread, leaving the port's group as soon as it stops (see app/web/gunicorn_worker.py).
+worker_class = "app.web.gunicorn_worker.BalancedThreadWorker"
 # Two processes keep serving if one is recycled or stuck; scale replicas rather than workers.
 workers = _settings.gunicorn_workers
+# One socket per worker (and one for the master) on the same port, so the kernel spreads
+# keep-alive connections over the workers instead of the first to wake taking them all.
+reuse_port = spreads_connections(_settings.gunicorn_bind, _settings.gunicorn_workers)
 # Concurrent requests per worker; each mostly waits on the Kubernetes API or the IdP.
 threads = _settings.gunicorn_threads
 # A worker silent this long is killed; Kubernetes calls time out well before it (KUBE_TIMEOUT_SECONDS).
@@ -79,6 +84,14 @@ def pre_fork(server, worker):
     garbage collector's reach keeps each worker's collections from writing to (and so copying)
     those pages: measured by `make bench` as the pod's PSS."""
     gc.freeze()
+
+
+def when_ready(server):
+    hold_master_sockets(server)
+
+
+def post_fork(server, worker):
+    share_master_sockets(server, worker)
 
 
 def child_exit(server, worker):

@@ -330,3 +330,13 @@ def test_a_malformed_token_is_refused_without_echoing_it() -> None:
 
     assert caught.value.variable == "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN"
     assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("bind", "workers", "spread"), [
+    ("127.0.0.1:3000", 2, True), ("[::1]:3000", 4, True), ("127.0.0.1:3000", 1, False), ("unix:/run/mcp.sock", 2, False),
+])
+def test_connections_are_spread_by_the_kernel_only_over_several_tcp_workers(bind: str, workers: int,
+                                                                           spread: bool) -> None:
+    from app.web.gunicorn_worker import spreads_connections
+
+    assert spreads_connections(bind, workers) is spread
