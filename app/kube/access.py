@@ -147,6 +147,13 @@ class KubeAccess:
                 )
             except (kubernetes.config.ConfigException, ValueError, OSError) as exc:
                 raise KubeNotConfigured(f"Cannot use kubeconfig {path}: {exc}") from None
+        # Both loaders install a token-refresh hook that runs before every API call and re-assigns
+        # `host`, whose setter re-reads the proxy from the environment (urllib's getproxies() walks
+        # all of os.environ: ~45 µs per call here, ~400 µs in a pod with a few hundred service
+        # variables, three times per cluster_get). The proxy is only read once, when the ApiClient
+        # builds its connection pool, and the environment does not change under us: pinning the
+        # value resolved now keeps the same proxy and makes the hook cheap. Token refresh is unchanged.
+        config.proxy = config.proxy
         # Connection pool sized for the worker's threads plus their prefetched reads, so nothing queues.
         config.connection_pool_maxsize = max(4, self.settings.gunicorn_threads * (1 + _PREFETCH_PER_THREAD))
         # A refused connection never reached the server, so retrying it is safe even for writes;

@@ -10,6 +10,12 @@ generated methods do when called with `_preload_content=False`.
 
 Methods keep the generated names and signatures used here, so call sites read the same; each
 returns the unread urllib3 response (its `.data` is the body's bytes).
+
+`CustomObjectReads` does the same for the custom-object reads every CloudNativePG tool makes
+(get, list). Why: the generated `CustomObjectsApi` methods run pydantic's `validate_call` on their
+arguments and build the request through generic serialization, ~50 µs of CPU per call (measured
+in-process against the local control plane) for arguments this server builds itself. Writes keep
+the generated client.
 """
 
 from __future__ import annotations
@@ -23,9 +29,31 @@ _AUTH = ["BearerToken"]
 _NS = "/api/v1/namespaces/{namespace}"
 
 
-class CoreV1:
+class _Raw:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._api = api_client
+
+    def _send(self, method: str, path: str, path_params: dict[str, str], *, body: Any = None,
+              accept: str = "application/json", _content_type: str | None = None, _headers: dict | None = None,
+              _request_timeout: Any = None, _preload_content: bool = False, **query: Any) -> Any:
+        if _preload_content:
+            raise ValueError("these calls are raw: use KubeSession.raw")
+        headers = {"Accept": accept, **(_headers or {})}
+        if body is not None:
+            headers["Content-Type"] = _content_type or "application/json"
+        request = self._api.param_serialize(
+            method=method, resource_path=path, path_params=path_params,
+            query_params=[(_camel(name), value) for name, value in query.items() if value is not None],
+            header_params=headers, body=body, auth_settings=_AUTH,
+        )
+        response = self._api.call_api(*request, _request_timeout=_request_timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+
+class CoreV1(_Raw):
 
     # ----- reads ---------------------------------------------------------------------
 
@@ -63,26 +91,24 @@ class CoreV1:
     def delete_namespaced_pod(self, name: str, namespace: str, **options: Any) -> Any:
         return self._send("DELETE", _NS + "/pods/{name}", {"namespace": namespace, "name": name}, **options)
 
-    # ----- the one request path ------------------------------------------------------
 
-    def _send(self, method: str, path: str, path_params: dict[str, str], *, body: Any = None,
-              accept: str = "application/json", _content_type: str | None = None, _headers: dict | None = None,
-              _request_timeout: Any = None, _preload_content: bool = False, **query: Any) -> Any:
-        if _preload_content:
-            raise ValueError("core/v1 calls are raw: use KubeAccess.raw")
-        headers = {"Accept": accept, **(_headers or {})}
-        if body is not None:
-            headers["Content-Type"] = _content_type or "application/json"
-        request = self._api.param_serialize(
-            method=method, resource_path=path, path_params=path_params,
-            query_params=[(_camel(name), value) for name, value in query.items() if value is not None],
-            header_params=headers, body=body, auth_settings=_AUTH,
-        )
-        response = self._api.call_api(*request, _request_timeout=_request_timeout)
-        if not 200 <= response.status <= 299:
-            response.read()
-            raise ApiException.from_response(http_resp=response, body=None, data=None)
-        return response.response
+class CustomObjectReads(_Raw):
+    """`CustomObjectsApi`'s reads, same names and arguments, without its argument validation."""
+
+    def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str,
+                                     **options: Any) -> Any:
+        return self._send("GET", "/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}",
+                          {"group": group, "version": version, "namespace": namespace, "plural": plural,
+                           "name": name}, **options)
+
+    def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str,
+                                      **options: Any) -> Any:
+        return self._send("GET", "/apis/{group}/{version}/namespaces/{namespace}/{plural}",
+                          {"group": group, "version": version, "namespace": namespace, "plural": plural}, **options)
+
+    def list_cluster_custom_object(self, group: str, version: str, plural: str, **options: Any) -> Any:
+        return self._send("GET", "/apis/{group}/{version}/{plural}",
+                          {"group": group, "version": version, "plural": plural}, **options)
 
 
 def _camel(name: str) -> str:

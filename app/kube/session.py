@@ -18,7 +18,7 @@ import kubernetes
 
 from app.kube import cnpg
 from app.kube.access import Identity, KubeAccess
-from app.kube.core import CoreV1
+from app.kube.core import CoreV1, CustomObjectReads
 from app.kube.errors import NamespaceNotServed
 
 if TYPE_CHECKING:  # only for annotations: contexts.py builds sessions, so it imports this module
@@ -132,6 +132,10 @@ class KubeSession:
     def custom(self) -> kubernetes.client.CustomObjectsApi:
         return kubernetes.client.CustomObjectsApi(self.access.api_client())
 
+    def custom_reads(self) -> CustomObjectReads:
+        """Custom-object get/list without the generated client's per-call argument validation (core.py)."""
+        return CustomObjectReads(self.access.api_client())
+
     def batch(self) -> kubernetes.client.BatchV1Api:
         return kubernetes.client.BatchV1Api(self.access.api_client())
 
@@ -141,17 +145,17 @@ class KubeSession:
         """Objects of `kind` in `namespace`, or in every namespace for ALL_NAMESPACES."""
         options = {"label_selector": label_selector} if label_selector else {}
         if namespace == ALL_NAMESPACES:
-            found = self.raw(f"list {kind.word}s in all namespaces", self.custom().list_cluster_custom_object,
+            found = self.raw(f"list {kind.word}s in all namespaces", self.custom_reads().list_cluster_custom_object,
                              cnpg.GROUP, cnpg.VERSION, kind.plural, namespace=namespace, **options)
         else:
             found = self.raw(f"list {kind.word}s in {self.where(namespace)}",
-                             self.custom().list_namespaced_custom_object,
+                             self.custom_reads().list_namespaced_custom_object,
                              cnpg.GROUP, cnpg.VERSION, namespace, kind.plural, namespace=namespace, **options)
         return list(found.get("items", []))
 
     def get(self, kind: cnpg.Kind, namespace: str, name: str) -> JSON:
         return self.raw(f"get {kind.word} {name!r} in {self.where(namespace)}",
-                        self.custom().get_namespaced_custom_object,
+                        self.custom_reads().get_namespaced_custom_object,
                         cnpg.GROUP, cnpg.VERSION, namespace, kind.plural, name, namespace=namespace)
 
     def create(self, kind: cnpg.Kind, namespace: str, body: JSON, *, dry_run: bool) -> JSON:
