@@ -145,6 +145,12 @@ class KubeFront(_Peer):
         # Through the front to the apiserver and back, verified against the front's own CA.
         return requests.get(f"{self.host}/readyz", verify=str(self.ca_file), timeout=2).status_code == 200
 
+    def requests_sent(self) -> int:
+        """Requests sent on to the apiserver so far (its own counter; not counted itself)."""
+        answer = requests.get(f"{self.host}/_kubefront/requests", verify=str(self.ca_file), timeout=10)
+        answer.raise_for_status()
+        return int(answer.text)
+
     def write_kubeconfig(self, path: Path, user: str = "admin") -> Path:
         """A kubeconfig for the front (its CA), with `user`'s token as the credential the client sends."""
         config = {

@@ -187,3 +187,17 @@ def _address(hex_address: str, ipv6: bool) -> str:
     # /proc stores IPv6 as four host-order 32-bit words.
     words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
     return str(ipaddress.IPv6Address(words))
+
+
+def test_the_front_counts_the_api_calls_it_sends_on(front: KubeFront, sdk_peer: SdkPeer, seeded: str,
+                                                     token: str) -> None:
+    """The "API calls" column of the peers table: the SDK peer's cluster_get is one GET."""
+    before = front.requests_sent()
+    answers = [_post(sdk_peer.mcp_url, tool_call("cluster_get", namespace=seeded, name=CLUSTER), token)
+               for _ in range(3)]
+    after = front.requests_sent()
+    counted_again = front.requests_sent()
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert after - before == 3
+    assert counted_again == after  # asking for the count is not itself counted

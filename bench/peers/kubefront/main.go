@@ -6,6 +6,10 @@
 // Authorization header with the token in -token-file, so every server in the peer comparison
 // reaches the same apiserver through the same hop, as the same identity.
 //
+// It also counts the requests it sends on: GET /_kubefront/requests answers the count so far, so
+// the bench can report how many API calls each server makes per tool call (no apiserver path
+// starts with "/_").
+//
 // Standard library only; built once by bench/peers/cache.py with the local Go toolchain.
 package main
 
@@ -20,7 +24,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -68,7 +74,16 @@ func main() {
 		Transport:     transport,
 		FlushInterval: -1, // watches stream
 	}
-	server := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	var sent atomic.Int64
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_kubefront/requests" {
+			_, _ = w.Write([]byte(strconv.FormatInt(sent.Load(), 10)))
+			return
+		}
+		sent.Add(1)
+		proxy.ServeHTTP(w, r)
+	})
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
