@@ -291,8 +291,8 @@ def _http_summary(results: Results, plan: Plan) -> tuple[str, list[report.Target
          r["p50_ms"], r["p99_ms"], r["errors"], f"{100 * r['rps'] / floor[r['connections']]:.0f}%")
         for r in results.http
     ]
-    # The spread is mostly gunicorn's: a gthread worker may accept most of wrk's keep-alive
-    # connections, leaving the other idle for that run; the median of interleaved rounds evens it out.
+    # The spread of the rounds is the shared machine's: with one socket per worker the kernel spreads
+    # wrk's keep-alive connections over both workers (app/web/gunicorn_worker.py).
     text = report.table(f"HTTP path (median of {plan.rounds} rounds)",
                         ("scenario", "conns", "req/s", "rounds req/s", "p50 ms", "p99 ms", "errors", "of floor"), rows)
     top = max(plan.connections)
