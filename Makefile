@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup node-clients controlplane operator kustomize system-packages bench-packages run stdio test test-fast bench bench-smoke profile clean
+.PHONY: setup node-clients controlplane operator kustomize keycloak system-packages bench-packages run stdio test test-fast bench bench-smoke profile clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ operator:
 kustomize:
 	tools/kustomize/build.sh >/dev/null
 
+## Fetch (once, cached in ~/.cache/cnpg-mcp/keycloak) the pinned Keycloak the auth tests run.
+keycloak:
+	tools/keycloak/fetch.sh >/dev/null
+
 ## Debian packages the tests start as real servers (redis-server for shared rate-limit counters,
 ## nginx for the shipped reverse-proxy config).
 system-packages:
@@ -49,7 +53,7 @@ stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients controlplane operator kustomize system-packages
+test: setup node-clients controlplane operator kustomize keycloak system-packages
 	$(BIN)/ruff check app bench devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 

@@ -1,0 +1,86 @@
+"""Tokens from a real Keycloak (the pinned distribution, devenv/keycloak.py), set up as the seed
+guide's Keycloak section says: an API client `mcp-api`, an audience mapper putting it into `aud`
+(OIDC_AUDIENCE=mcp-api), scopes mapped to MCP_SCOPE_READ/WRITE/ADMIN, a confidential client for
+client credentials. The app runs in-process against the real control plane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.settings import Settings
+from devenv.controlplane import LocalControlPlane
+from devenv.keycloak import AUDIENCE, NO_AUDIENCE_CLIENT, LocalKeycloak
+
+SCOPES = {"MCP_SCOPE_READ": "mcp:read", "MCP_SCOPE_WRITE": "mcp:write", "MCP_SCOPE_ADMIN": "mcp:admin"}
+
+
+@pytest.fixture(scope="module")
+def keycloak() -> Iterator[LocalKeycloak]:
+    with LocalKeycloak() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(keycloak: LocalKeycloak, controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory
+           ) -> FlaskClient:
+    kubeconfig = controlplane.write_kubeconfig(tmp_path_factory.mktemp("keycloak") / "kubeconfig", "admin")
+    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "OIDC_SCOPE": "openid",
+                                  "KUBECONFIG": str(Path(kubeconfig)), "LOG_LEVEL": "WARNING",
+                                  "AUTH_FAILURE_LIMIT": "10000/minute", **SCOPES})
+    return create_app(settings).test_client()
+
+
+def _rpc(client: FlaskClient, token: str, method: str, params: dict[str, Any] | None = None):
+    return client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}},
+                       headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_client_credentials_token_lists_and_calls_the_read_tools(keycloak: LocalKeycloak,
+                                                                  client: FlaskClient) -> None:
+    token = keycloak.client_credentials_token(scope="openid")
+    listed = _rpc(client, token, "tools/list")
+    called = _rpc(client, token, "tools/call", {"name": "cluster_list", "arguments": {"namespace": "default"}})
+
+    assert listed.status_code == 200
+    names = [t["name"] for t in listed.get_json()["result"]["tools"]]
+    assert "cluster_list" in names and "cluster_create" not in names  # mcp:read only, by default
+    assert called.status_code == 200
+    result = called.get_json()["result"]
+    assert not result.get("isError"), result
+    assert result["structuredContent"]["clusters"] == []
+
+
+def test_a_write_tool_needs_the_write_scope_keycloak_grants_on_request(keycloak: LocalKeycloak,
+                                                                      client: FlaskClient) -> None:
+    call = {"name": "cluster_create", "arguments": {"name": "kc", "namespace": "default", "dry_run": True}}
+    refused = _rpc(client, keycloak.client_credentials_token(scope="openid"), "tools/call", call)
+    allowed = _rpc(client, keycloak.client_credentials_token(scope="openid mcp:write"), "tools/call", call)
+
+    assert refused.status_code == 403
+    challenge = refused.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer error="insufficient_scope"') and 'scope="openid mcp:write"' in challenge
+    assert allowed.status_code == 200
+    result = allowed.get_json()["result"]
+    assert not result.get("isError"), result
+    assert result["structuredContent"]["dry_run"] is True
+
+
+def test_a_token_without_the_audience_mapper_is_refused(keycloak: LocalKeycloak, client: FlaskClient) -> None:
+    response = _rpc(client, keycloak.client_credentials_token(NO_AUDIENCE_CLIENT, scope="openid"), "tools/list")
+
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_the_protected_resource_metadata_names_the_keycloak_realm(keycloak: LocalKeycloak,
+                                                                  client: FlaskClient) -> None:
+    metadata = client.get("/.well-known/oauth-protected-resource").get_json()
+
+    assert metadata["authorization_servers"] == [keycloak.issuer]
+    assert keycloak.discovery()["issuer"] == keycloak.issuer
