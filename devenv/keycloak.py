@@ -104,14 +104,28 @@ class LocalKeycloak(LocalServer):
         for client, placeholder in ((AUDIENCE, "API_CLIENT_SECRET"), (CI_CLIENT, "CI_CLIENT_SECRET"),
                                     (NO_AUDIENCE_CLIENT, "NO_AUDIENCE_CLIENT_SECRET")):
             text = text.replace("${" + placeholder + "}", self.secrets[client])
-        admin = requests.post(f"{self.base_url}/realms/master/protocol/openid-connect/token", timeout=30, data={
+        self._admin("POST", "/admin/realms", json.loads(text))
+
+    def _admin(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """A call to Keycloak's admin REST API as the bootstrap admin of this run."""
+        login = requests.post(f"{self.base_url}/realms/master/protocol/openid-connect/token", timeout=30, data={
             "grant_type": "password", "client_id": "admin-cli", "username": "admin",
             "password": self._admin_password})
-        admin.raise_for_status()
-        created = requests.post(f"{self.base_url}/admin/realms", json=json.loads(text), timeout=60,
-                                headers={"Authorization": f"Bearer {admin.json()['access_token']}"})
-        if created.status_code != 201:
-            raise RuntimeError(f"creating realm {REALM}: {created.status_code} {created.text[:500]}")
+        login.raise_for_status()
+        answer = requests.request(method, f"{self.base_url}{path}", json=body, timeout=60,
+                                  headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        if not answer.ok:
+            raise RuntimeError(f"Keycloak admin {method} {path}: {answer.status_code} {answer.text[:500]}")
+        return answer
+
+    def rotate_keys(self) -> None:
+        """Add an RS256 key with a higher priority than the realm's: Keycloak signs new tokens with
+        it (a new `kid`) and publishes both keys, as a rotation in the admin console does."""
+        realm_id = self._admin("GET", f"/admin/realms/{REALM}").json()["id"]
+        self._admin("POST", f"/admin/realms/{REALM}/components", {
+            "name": f"rotated-{secrets.token_hex(4)}", "providerId": "rsa-generated",
+            "providerType": "org.keycloak.keys.KeyProvider", "parentId": realm_id,
+            "config": {"priority": ["1000"], "keySize": ["2048"], "algorithm": ["RS256"]}})
 
     def client_credentials_token(self, client: str = CI_CLIENT, scope: str | None = None) -> str:
         data = {"grant_type": "client_credentials", "client_id": client, "client_secret": self.secrets[client]}

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -84,3 +86,34 @@ def test_the_protected_resource_metadata_names_the_keycloak_realm(keycloak: Loca
 
     assert metadata["authorization_servers"] == [keycloak.issuer]
     assert keycloak.discovery()["issuer"] == keycloak.issuer
+
+
+def test_a_key_rotation_in_the_realm_is_picked_up_on_the_first_new_kid(keycloak: LocalKeycloak,
+                                                                       client: FlaskClient) -> None:
+    before = keycloak.client_credentials_token(scope="openid")
+    assert _rpc(client, before, "tools/list").status_code == 200  # the server has the realm's keys now
+
+    keycloak.rotate_keys()
+    after = keycloak.client_credentials_token(scope="openid")
+
+    assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+    assert _rpc(client, after, "tools/list").status_code == 200
+    assert _rpc(client, before, "tools/list").status_code == 200  # the old key is still published
+
+
+def test_with_keycloak_down_tokens_verify_with_the_last_known_keys(keycloak: LocalKeycloak,
+                                                                   client: FlaskClient) -> None:
+    """Last in this module: it stops the module's Keycloak."""
+    token = keycloak.client_credentials_token(scope="openid")
+    assert _rpc(client, token, "tools/list").status_code == 200
+
+    keycloak.stop()
+    during = _rpc(client, token, "tools/list")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    unknown_kid = jwt.encode({"iss": keycloak.issuer, "aud": AUDIENCE, "sub": "x", "exp": 4102444800,
+                              "scope": "openid mcp:read"}, stranger, algorithm="RS256", headers={"kid": "not-published"})
+    unknown = _rpc(client, unknown_kid, "tools/list")
+
+    assert during.status_code == 200
+    assert unknown.status_code == 401
+    assert "unknown signing key" in unknown.headers["WWW-Authenticate"]
