@@ -4,6 +4,7 @@ OpenID Provider (node oidc-provider, devenv/idp.py) and a real redis-server (dev
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
 from collections.abc import Callable, Iterator
@@ -16,7 +17,9 @@ from kubernetes.client.rest import ApiException
 from devenv.controlplane import LocalControlPlane
 from devenv.demo import seed_demo
 from devenv.idp import LocalIdP
+from devenv.kubelet_sim import wait_for
 from devenv.redis import LocalRedis
+from tests.support.manifests import K8S, apply, delete, load_kustomization
 from tests.support.mcp_calls import ToolCaller, tool_caller
 from tests.support.processes import GunicornServer
 
@@ -63,6 +66,32 @@ def namespace(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
         core.delete_namespace(name)
     except ApiException:
         pass  # e.g. the apiserver is being restarted by a fault test; the control plane is throwaway
+
+
+# ----- per-caller Kubernetes identities (k8s/rbac/impersonation) ---------------------------
+
+@pytest.fixture
+def impersonation_rbac(admin_api: kubernetes.client.ApiClient, controlplane: LocalControlPlane) -> Iterator[None]:
+    try:
+        kubernetes.client.CoreV1Api(admin_api).create_namespace({"metadata": {"name": "cnpg-mcp"}})
+    except kubernetes.client.ApiException as exc:
+        if exc.status != 409:
+            raise
+    objects = copy.deepcopy(load_kustomization(K8S / "rbac" / "impersonation"))
+    apply(admin_api, objects)
+    # The API server's RBAC authorizer learns of new bindings from a watch: on a busy machine it
+    # can lag the create by a moment, so wait until the grant is in effect.
+    authz = kubernetes.client.AuthorizationV1Api(controlplane.api_client("serviceaccount"))
+    wait_for(lambda: authz.create_self_subject_access_review(
+        {"spec": {"resourceAttributes": {"verb": "impersonate", "resource": "users"}}}).status.allowed,
+        "the impersonation RBAC to take effect")
+    yield
+    delete(admin_api, objects)
+
+
+@pytest.fixture
+def sa_kubeconfig(controlplane: LocalControlPlane, tmp_path: Path) -> Path:
+    return controlplane.write_kubeconfig(tmp_path / "sa.yaml", user="serviceaccount")
 
 
 # ----- identity provider and rate-limit storage (devenv/idp.py, devenv/redis.py) ----------

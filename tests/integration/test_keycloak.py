@@ -5,11 +5,13 @@ client credentials. The app runs in-process against the real control plane."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jwt
+import kubernetes
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
@@ -17,6 +19,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.settings import Settings
 from devenv.controlplane import LocalControlPlane
+from devenv.kubelet_sim import wait_for
 from devenv.keycloak import AUDIENCE, NO_AUDIENCE_CLIENT, LocalKeycloak
 
 SCOPES = {"MCP_SCOPE_READ": "mcp:read", "MCP_SCOPE_WRITE": "mcp:write", "MCP_SCOPE_ADMIN": "mcp:admin"}
@@ -99,6 +102,52 @@ def test_a_key_rotation_in_the_realm_is_picked_up_on_the_first_new_kid(keycloak:
     assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
     assert _rpc(client, after, "tools/list").status_code == 200
     assert _rpc(client, before, "tools/list").status_code == 200  # the old key is still published
+
+
+def test_keycloak_groups_decide_what_the_impersonated_caller_may_do(
+    keycloak: LocalKeycloak, controlplane: LocalControlPlane, admin_api: kubernetes.client.ApiClient,
+    impersonation_rbac: None, sa_kubeconfig: Path,
+) -> None:
+    """The realm puts the client's service account in group `dba` and a group mapper puts `groups`
+    into its tokens; KUBE_IMPERSONATE maps them to `oidc:dba`, which is bound in one namespace only."""
+    granted, other = (f"kc-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    core, rbac = kubernetes.client.CoreV1Api(admin_api), kubernetes.client.RbacAuthorizationV1Api(admin_api)
+    custom = kubernetes.client.CustomObjectsApi(admin_api)
+    for namespace in (granted, other):
+        core.create_namespace({"metadata": {"name": namespace}})
+        custom.create_namespaced_custom_object("postgresql.cnpg.io", "v1", namespace, "clusters", {
+            "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "pg"},
+            "spec": {"instances": 1, "storage": {"size": "1Gi"}}})
+    rbac.create_namespaced_role_binding(granted, {
+        "metadata": {"name": "dba"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cnpg-mcp-server"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "oidc:dba"}]})
+    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "LOG_LEVEL": "WARNING",
+                                  "KUBECONFIG": str(sa_kubeconfig), "KUBE_IMPERSONATE": "true",
+                                  "AUTH_FAILURE_LIMIT": "10000/minute", **SCOPES})
+    impersonating = create_app(settings).test_client()
+    token = keycloak.client_credentials_token(scope="openid")
+    subject = jwt.decode(token, options={"verify_signature": False})["sub"]
+    # The RBAC authorizer learns of the binding from a watch: wait until it is in effect.
+    authz = kubernetes.client.AuthorizationV1Api(admin_api)
+    wait_for(lambda: authz.create_subject_access_review({"spec": {
+        "user": f"oidc:{subject}", "groups": ["oidc:dba"],
+        "resourceAttributes": {"namespace": granted, "verb": "get", "group": "postgresql.cnpg.io",
+                               "resource": "clusters"}}}).status.allowed, "the group's binding to take effect")
+    try:
+        allowed = _rpc(impersonating, token, "tools/call",
+                       {"name": "cluster_get", "arguments": {"namespace": granted, "name": "pg"}})
+        refused = _rpc(impersonating, token, "tools/call",
+                       {"name": "cluster_get", "arguments": {"namespace": other, "name": "pg"}})
+    finally:
+        for namespace in (granted, other):
+            core.delete_namespace(namespace)
+
+    assert allowed.status_code == 200 and not allowed.get_json()["result"]["isError"], allowed.get_json()
+    assert allowed.get_json()["result"]["structuredContent"]["name"] == "pg"
+    message = refused.get_json()["result"]["content"][0]["text"]
+    assert refused.get_json()["result"]["isError"] is True
+    assert f'User "oidc:{subject}" cannot get resource "clusters"' in message
 
 
 def test_with_keycloak_down_tokens_verify_with_the_last_known_keys(keycloak: LocalKeycloak,

@@ -4,7 +4,6 @@ RBAC decides, per caller, what those tools may touch."""
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,11 +18,9 @@ from app import create_app
 from app.settings import Settings
 from app.tools.catalog import all_tools
 from devenv.controlplane import LocalControlPlane
-from devenv.kubelet_sim import wait_for
 from devenv.idp import LocalIdP
 from tests.conftest import modern_body, modern_headers
 from tests.integration.conftest import IDP_RESOURCE
-from tests.support.manifests import K8S, apply, delete, load_kustomization
 
 SCOPES = {"MCP_SCOPE_READ": "cnpg:read", "MCP_SCOPE_WRITE": "cnpg:write", "MCP_SCOPE_ADMIN": "cnpg:admin"}
 READ = [s.name for s in all_tools() if s.hints.read_only]
@@ -137,30 +134,6 @@ def teams(admin_api: kubernetes.client.ApiClient) -> Iterator[dict[str, str]]:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cnpg-mcp-server"},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
     yield names
-
-
-@pytest.fixture
-def impersonation_rbac(admin_api: kubernetes.client.ApiClient, controlplane: LocalControlPlane) -> Iterator[None]:
-    try:
-        kubernetes.client.CoreV1Api(admin_api).create_namespace({"metadata": {"name": "cnpg-mcp"}})
-    except kubernetes.client.ApiException as exc:
-        if exc.status != 409:
-            raise
-    objects = copy.deepcopy(load_kustomization(K8S / "rbac" / "impersonation"))
-    apply(admin_api, objects)
-    # The API server's RBAC authorizer learns of new bindings from a watch: on a busy machine it
-    # can lag the create by a moment, so wait until the grant is in effect.
-    authz = kubernetes.client.AuthorizationV1Api(controlplane.api_client("serviceaccount"))
-    wait_for(lambda: authz.create_self_subject_access_review(
-        {"spec": {"resourceAttributes": {"verb": "impersonate", "resource": "users"}}}).status.allowed,
-        "the impersonation RBAC to take effect")
-    yield
-    delete(admin_api, objects)
-
-
-@pytest.fixture
-def sa_kubeconfig(controlplane: LocalControlPlane, tmp_path: Path) -> Path:
-    return controlplane.write_kubeconfig(tmp_path / "sa.yaml", user="serviceaccount")
 
 
 def _impersonating(idp: LocalIdP, kubeconfig: Path, **env: str) -> FlaskClient:
