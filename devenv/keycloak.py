@@ -118,6 +118,18 @@ class LocalKeycloak(LocalServer):
             raise RuntimeError(f"Keycloak admin {method} {path}: {answer.status_code} {answer.text[:500]}")
         return answer
 
+    def initial_access_token(self, count: int = 1, expiration_seconds: int = 600) -> str:
+        """A token for `count` client registrations (Keycloak: Clients → Client registration →
+        Initial access token), as the DCR proxy's `upstream` backend is given."""
+        created = self._admin("POST", f"/admin/realms/{REALM}/clients-initial-access",
+                              {"count": count, "expiration": expiration_seconds})
+        return str(created.json()["token"])
+
+    def client(self, client_id: str) -> dict[str, Any] | None:
+        """The realm's client `client_id` as the admin API shows it, or None."""
+        found = self._admin("GET", f"/admin/realms/{REALM}/clients?clientId={client_id}").json()
+        return found[0] if found else None
+
     def rotate_keys(self) -> None:
         """Add an RS256 key with a higher priority than the realm's: Keycloak signs new tokens with
         it (a new `kid`) and publishes both keys, as a rotation in the admin console does."""

@@ -150,6 +150,39 @@ def test_keycloak_groups_decide_what_the_impersonated_caller_may_do(
     assert f'User "oidc:{subject}" cannot get resource "clusters"' in message
 
 
+LOOPBACK = "http://127.0.0.1:53682/callback"
+
+
+def _registering(keycloak: LocalKeycloak, initial_access_token: str) -> FlaskClient:
+    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "LOG_LEVEL": "WARNING",
+                                  "DCR_PROXY_BACKEND": "upstream", "DCR_RATE_LIMIT": "1000/minute",
+                                  "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": initial_access_token})
+    return create_app(settings).test_client()
+
+
+def test_the_dcr_proxy_registers_public_clients_at_keycloak_with_an_initial_access_token(
+    keycloak: LocalKeycloak,
+) -> None:
+    """The `upstream` backend against Keycloak's advertised registration endpoint; the token allows one
+    registration, so the second is the documented 502 that tells the operator to renew it."""
+    registering = _registering(keycloak, keycloak.initial_access_token(count=1))
+    body = {"redirect_uris": [LOOPBACK], "client_name": "Inspector",
+            "grant_types": ["authorization_code", "refresh_token"]}
+
+    first = registering.post("/register", json=body)
+    second = registering.post("/register", json=body)
+
+    assert first.status_code == 201, first.get_json()
+    registered = first.get_json()
+    assert "client_secret" not in registered and registered["token_endpoint_auth_method"] == "none"
+    at_keycloak = keycloak.client(registered["client_id"])
+    assert at_keycloak is not None
+    assert (at_keycloak["publicClient"], at_keycloak["redirectUris"]) == (True, [LOOPBACK])
+    assert second.status_code == 502
+    assert second.get_json()["error"] == "server_error"
+    assert "initial access token" in second.get_json()["error_description"]
+
+
 def test_with_keycloak_down_tokens_verify_with_the_last_known_keys(keycloak: LocalKeycloak,
                                                                    client: FlaskClient) -> None:
     """Last in this module: it stops the module's Keycloak."""
