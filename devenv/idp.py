@@ -147,12 +147,6 @@ class LocalIdP(LocalServer):
 
     # ----- lifecycle -------------------------------------------------------------------
 
-    def __enter__(self) -> LocalIdP:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def start(self) -> LocalIdP:
         """First call: make keys and clients, pick a port, start. Later calls: restart on the same port."""
         if self.workdir is None:

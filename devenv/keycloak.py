@@ -52,12 +52,6 @@ class LocalKeycloak(LocalServer):
         self.timings: dict[str, float] = {}
         self._admin_password = secrets.token_urlsafe(24)
 
-    def __enter__(self) -> LocalKeycloak:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -71,6 +65,10 @@ class LocalKeycloak(LocalServer):
         return f"{self.issuer}/protocol/openid-connect/token"
 
     def start(self) -> LocalKeycloak:
+        """Start once. Unlike the other local servers, a stopped Keycloak does not come back: its
+        realm lives in the in-memory database (stop() is an outage until close())."""
+        if self.workdir is not None:
+            raise RuntimeError("LocalKeycloak starts once; make a new one after close()")
         began = time.monotonic()
         kc = keycloak_script()
         self.workdir = Path(tempfile.mkdtemp(prefix="cnpg-mcp-keycloak-"))

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 from devenv import cleanup
 
@@ -124,12 +125,21 @@ def _signal_group(pid: int, signum: int) -> None:
 
 
 class LocalServer:
-    """Shared lifecycle of the single-process test servers (IdP, Redis): a work directory, one
+    """Shared lifecycle of the single-process test servers (IdP, Redis, Keycloak): a work directory, one
     ManagedProcess, and cleanup registration. Subclasses set `_proc`, `workdir`, `_cleanup_key`."""
 
     _proc: ManagedProcess | None = None
     _cleanup_key: int | None = None
     workdir: Path | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def stop(self) -> None:
         """Stop the process only (SIGTERM); start() brings it back on the same port."""

@@ -69,12 +69,6 @@ class LocalRedis(LocalServer):
         self.port = 0
         self.timings: dict[str, float] = {}
 
-    def __enter__(self) -> LocalRedis:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
