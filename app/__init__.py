@@ -65,7 +65,9 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     configure_logging(settings, log_stream)
-    contexts = KubeContexts(settings)
+    verifier = TokenVerifier(settings) if settings.auth_enabled else None
+    # KUBE_AUTH=exchange posts callers' tokens to the IdP's token endpoint, found by the same discovery.
+    contexts = KubeContexts(settings, token_endpoint=verifier.provider.token_endpoint if verifier else None)
     # The tools as served here: the groups of MCP_TOOLSETS, with a `context` argument when there
     # are several contexts, and without the ones that change things when every context is read-only.
     registry = Registry(registry.specs() if registry else tools_in(settings.toolsets), contexts.policies,
@@ -89,7 +91,7 @@ def create_app(
             ToolPolicy(settings),
         ),
         kube=contexts,
-        verifier=TokenVerifier(settings) if settings.auth_enabled else None,
+        verifier=verifier,
         limiter=limiter,
         failed_auth=FailedAuthLimit(limiter, settings),
         registration=build_proxy(settings),

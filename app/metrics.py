@@ -46,6 +46,10 @@ KUBE_CALL_SECONDS = Histogram(
 KUBE_ERRORS = Counter(
     "kube_api_errors_total", "Kubernetes API calls that failed, by error class (NotFound, Forbidden, ...).", ["error"]
 )
+TOKEN_EXCHANGES = Counter(
+    "kube_token_exchanges_total",
+    "KUBE_AUTH=exchange: exchanged tokens by outcome (cached, exchanged, refused by the IdP, failed).",
+    ["outcome"])
 JWKS_FETCHES = Counter("oidc_jwks_fetches_total", "JWKS fetches from the identity provider, by outcome.", ["outcome"])
 
 

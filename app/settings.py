@@ -29,6 +29,7 @@ _ORIGIN_RE = re.compile(r"^https?://[^/\s]+$")
 _N = TypeVar("_N", int, float)
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DCR_BACKENDS = ("static", "upstream")
+KUBE_AUTH_MODES = ("serviceaccount", "impersonate", "exchange")
 # Tool groups MCP_TOOLSETS may name, in catalogue order (app/tools/catalog.py maps each to its tools).
 TOOLSETS = ("clusters", "observability", "operations", "roles", "databases", "backups", "poolers")
 # Desktop clients on this machine only, on whatever port they listen (RFC 8252 §7.3).
@@ -73,6 +74,9 @@ class Settings:
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
     oidc_leeway_seconds: int = 60
     oidc_http_timeout_seconds: float = 5.0
+    oidc_ca_file: str | None = None
+    """PEM file of the CAs trusted for HTTPS to the identity provider (discovery, JWKS, registration,
+    token exchange) instead of the system's; None: the system CAs."""
     """Timeout of each discovery / JWKS request to the identity provider."""
     jwks_cache_seconds: int = 300
     jwks_cooldown_seconds: int = 30
@@ -109,7 +113,18 @@ class Settings:
     """Scope that unlocks mutating, non-destructive tools (and implies read)."""
     scope_admin: str | None = None
     """Scope that unlocks destructive tools (and implies write and read)."""
-    kube_impersonate: bool = False
+    kube_auth: str = "serviceaccount"
+    """Whose identity Kubernetes calls carry: the server's own, the impersonated caller's, or the
+    caller's token exchanged at the identity provider (RFC 8693)."""
+    exchange_audience: str | None = None
+    """The audience requested for exchanged tokens: the one the API server's JWT authenticator expects."""
+    exchange_client_id: str | None = None
+    exchange_client_secret: str | None = field(default=None, repr=False)
+    """A secret: never logged, never returned, kept out of repr()."""
+    exchange_token_url: str | None = None
+    """Default: the `token_endpoint` of the IdP's discovery document."""
+    exchange_cache_size: int = 10_000
+    """Exchanged tokens kept per worker (one per caller token), until shortly before they expire."""
     impersonate_user_claim: str = "sub"
     impersonate_user_prefix: str = "oidc:"
     impersonate_groups_claim: str = "groups"
@@ -200,6 +215,7 @@ class Settings:
             oidc_algorithms=_algorithms(env, "OIDC_ALGORITHMS"),
             oidc_leeway_seconds=_int(env, "OIDC_LEEWAY_SECONDS", 60, minimum=0, maximum=300),
             oidc_http_timeout_seconds=_float(env, "OIDC_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=30.0),
+            oidc_ca_file=_ca_file(env, "OIDC_CA_FILE"),
             jwks_cache_seconds=_int(env, "OIDC_JWKS_CACHE_SECONDS", 300, minimum=1, maximum=86400),
             jwks_cooldown_seconds=_int(env, "OIDC_JWKS_COOLDOWN_SECONDS", 30, minimum=0, maximum=3600),
             jwks_stale_seconds=_int(env, "OIDC_JWKS_STALE_SECONDS", 3600, minimum=0, maximum=7 * 86400),
@@ -211,7 +227,12 @@ class Settings:
             scope_read=_single_scope(env, "MCP_SCOPE_READ"),
             scope_write=_single_scope(env, "MCP_SCOPE_WRITE"),
             scope_admin=_single_scope(env, "MCP_SCOPE_ADMIN"),
-            kube_impersonate=_bool(env, "KUBE_IMPERSONATE", False),
+            kube_auth=_kube_auth(env),
+            exchange_audience=_str(env, "KUBE_EXCHANGE_AUDIENCE"),
+            exchange_client_id=_client_id(env, "KUBE_EXCHANGE_CLIENT_ID"),
+            exchange_client_secret=_secret(env, "KUBE_EXCHANGE_CLIENT_SECRET"),
+            exchange_token_url=_url(env, "KUBE_EXCHANGE_TOKEN_URL", keep_trailing_slash=True),
+            exchange_cache_size=_int(env, "KUBE_EXCHANGE_CACHE_SIZE", 10_000, minimum=1, maximum=1_000_000),
             impersonate_user_claim=_claim(env, "KUBE_IMPERSONATE_USER_CLAIM", "sub"),
             impersonate_user_prefix=env.get("KUBE_IMPERSONATE_USER_PREFIX", "oidc:"),
             impersonate_groups_claim=_claim(env, "KUBE_IMPERSONATE_GROUPS_CLAIM", "groups"),
@@ -249,7 +270,8 @@ class Settings:
             raise SettingsError("OIDC_AUDIENCE", "the audience(s) tokens must be issued for, when OIDC_ISSUER is set")
         if self.oidc_issuer is None:
             for name, value in (("OIDC_AUDIENCE", self.oidc_audiences), ("OIDC_JWKS_URI", self.oidc_jwks_uri),
-                                ("DCR_PROXY_URL", self.dcr_proxy_url), ("DCR_PROXY_BACKEND", self.dcr_backend)):
+                                ("DCR_PROXY_URL", self.dcr_proxy_url), ("DCR_PROXY_BACKEND", self.dcr_backend),
+                                ("OIDC_CA_FILE", self.oidc_ca_file)):
                 if value:
                     # Fail closed: a half-configured OIDC must not silently run without authentication.
                     raise SettingsError("OIDC_ISSUER", f"to be set because {name} is set", None)
@@ -262,6 +284,7 @@ class Settings:
         if self.kube_impersonate and not self.auth_enabled:
             # Impersonating "anonymous" would run every call as one shared identity: refuse.
             raise SettingsError("OIDC_ISSUER", "to be set: KUBE_IMPERSONATE maps each token's claims to a Kubernetes user")
+        self._check_exchange()
         if not self.kube_contexts:
             for name, value in (("MCP_READ_ONLY_CONTEXTS", self.read_only_contexts),
                                 ("MCP_CONTEXT_NAMESPACES", self.context_namespaces)):
@@ -282,6 +305,33 @@ class Settings:
                 self.gunicorn_bind,
             )
 
+
+    @property
+    def oidc_tls_verify(self) -> str | bool:
+        """`requests`' `verify=` for HTTPS to the identity provider: OIDC_CA_FILE, else the system CAs."""
+        return self.oidc_ca_file or True
+
+    @property
+    def kube_impersonate(self) -> bool:
+        """KUBE_AUTH=impersonate (or the older KUBE_IMPERSONATE=true)."""
+        return self.kube_auth == "impersonate"
+
+    def _check_exchange(self) -> None:
+        """KUBE_AUTH=exchange needs the audience and the server's own client; the other modes none of it."""
+        names = {"KUBE_EXCHANGE_AUDIENCE": self.exchange_audience, "KUBE_EXCHANGE_CLIENT_ID": self.exchange_client_id,
+                 "KUBE_EXCHANGE_CLIENT_SECRET": self.exchange_client_secret,
+                 "KUBE_EXCHANGE_TOKEN_URL": self.exchange_token_url}
+        if self.kube_auth != "exchange":
+            for name, value in names.items():
+                if value:
+                    raise SettingsError("KUBE_AUTH", f"exchange because {name} is set", self.kube_auth)
+            return
+        if not self.auth_enabled:
+            raise SettingsError("OIDC_ISSUER", "to be set: KUBE_AUTH=exchange exchanges each caller's token")
+        for name in ("KUBE_EXCHANGE_AUDIENCE", "KUBE_EXCHANGE_CLIENT_ID", "KUBE_EXCHANGE_CLIENT_SECRET"):
+            if not names[name]:
+                hint = " (or KUBE_EXCHANGE_CLIENT_SECRET_FILE)" if name.endswith("SECRET") else ""
+                raise SettingsError(name, f"to be set with KUBE_AUTH=exchange{hint} (see docs/oidc.md)")
 
     def _check_dcr(self) -> None:
         """Each backend's settings present, and none of the other backend's (a typo must not go unnoticed)."""
@@ -437,6 +487,30 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         # It goes into an Authorization header; the value itself is never shown.
         raise SettingsError(name, "a token of printable ASCII characters without spaces (value not shown)")
     return value or None
+
+
+def _kube_auth(env: Mapping[str, str]) -> str:
+    """KUBE_AUTH, with KUBE_IMPERSONATE=true kept as the older spelling of KUBE_AUTH=impersonate."""
+    chosen = _choice(env, "KUBE_AUTH", "serviceaccount", KUBE_AUTH_MODES)
+    if _bool(env, "KUBE_IMPERSONATE", False):
+        if env.get("KUBE_AUTH", "").strip() and chosen != "impersonate":
+            raise SettingsError("KUBE_IMPERSONATE", f"unset when KUBE_AUTH={chosen} (they contradict each other)", "true")
+        return "impersonate"
+    return chosen
+
+
+def _ca_file(env: Mapping[str, str], name: str) -> str | None:
+    """A readable PEM file holding at least one certificate (checked now: a typo fails the start)."""
+    path = _str(env, name)
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(name, "a readable PEM file of CA certificates", f"{path} ({type(exc).__name__})") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise SettingsError(name, "a PEM file with at least one CERTIFICATE block", path)
+    return path
 
 
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -44,8 +44,8 @@ def main() -> int:
     except SettingsError as error:
         print(f"cnpg-mcp-server: configuration error: {error}", file=sys.stderr)
         return 2
-    if settings.kube_impersonate:
-        print("cnpg-mcp-server: configuration error: KUBE_IMPERSONATE needs a caller's token, and stdio has none; "
+    if settings.kube_auth != "serviceaccount":
+        print(f"cnpg-mcp-server: configuration error: KUBE_AUTH={settings.kube_auth} needs a caller's token, and stdio has none; "
               "over stdio the server runs as the kubeconfig's identity", file=sys.stderr)
         return 2
     # Logs on stderr: stdout carries only protocol messages.

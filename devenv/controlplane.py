@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import kubernetes
 import requests
@@ -78,16 +79,20 @@ class LocalControlPlane:
         bin_dir: Path | None = None,
         start_timeout: float = 120.0,
         verbose: bool = True,
+        authentication_config: dict[str, Any] | None = None,
     ) -> None:
         """`crds=False`: etcd and kube-apiserver only. `operator` (default: with the CRDs) adds
         kube-controller-manager and the CloudNativePG operator with its webhooks. `volume_snapshots`
         installs the CSI VolumeSnapshot CRDs with the CloudNativePG ones (the operator then
-        allows volumeSnapshot backups, as in a cluster with a CSI snapshotter)."""
+        allows volumeSnapshot backups, as in a cluster with a CSI snapshotter).
+        `authentication_config`: a structured AuthenticationConfiguration (apiserver.config.k8s.io/v1,
+        e.g. a JWT issuer the API server trusts), given to kube-apiserver --authentication-config."""
         if operator and not crds:
             raise ValueError("the CloudNativePG operator needs the CRDs")
         self._crds = crds
         self._with_operator = crds if operator is None else operator
         self._volume_snapshots = volume_snapshots
+        self._authentication_config = authentication_config
         self._bin_dir = bin_dir
         self._start_timeout = start_timeout
         self._verbose = verbose
@@ -279,6 +284,8 @@ class LocalControlPlane:
     def _write_credentials(self) -> None:
         d = self._dir
         self._cert_dir.mkdir()
+        if self._authentication_config:
+            (d / "authentication-config.yaml").write_text(yaml.safe_dump(self._authentication_config))
         ca = pki.make_ca("cnpg-mcp-local-ca")
         ca.write(d / "ca.crt", d / "ca.key")
         # --cert-dir is searched for apiserver.crt/.key when --tls-cert-file is unset.
@@ -363,6 +370,7 @@ class LocalControlPlane:
             # One client (tests) only: APF's queues add nothing but start-up work.
             "--enable-priority-and-fairness=false",
             "--v=1",
+            *([f"--authentication-config={d / 'authentication-config.yaml'}"] if self._authentication_config else []),
         ]
 
     def _start_first_apiserver(self, binary: Path) -> None:

@@ -261,7 +261,7 @@ class LocalIdP(LocalServer):
                         return location
                     response = browser.get(location, allow_redirects=False, timeout=timeout)
                     continue
-                form = _HtmlForm.first_in(response.text) if response.status_code == 200 else None
+                form = HtmlForm.first_in(response.text) if response.status_code == 200 else None
                 if form is None:
                     raise RuntimeError(f"expected a login or consent form, got HTTP {response.status_code}: "
                                        f"{response.text[:500]}")
@@ -426,7 +426,7 @@ class LocalIdP(LocalServer):
         return f"--- oidc-provider log ({self._proc.log_path}), last lines ---\n{self._proc.log_tail()}"
 
 
-class _HtmlForm(HTMLParser):
+class HtmlForm(HTMLParser):
     """The first <form> of a page: its action and its named inputs (enough for oidc-provider's dev pages)."""
 
     def __init__(self) -> None:
@@ -437,7 +437,7 @@ class _HtmlForm(HTMLParser):
         self._done = False
 
     @classmethod
-    def first_in(cls, html: str) -> _HtmlForm | None:
+    def first_in(cls, html: str) -> HtmlForm | None:
         parser = cls()
         parser.feed(html)
         return parser if parser.action is not None else None

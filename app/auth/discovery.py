@@ -24,8 +24,9 @@ class ProviderMetadata:
     stop the server from starting), refreshed hourly, and kept when a refresh fails.
     """
 
-    def __init__(self, issuer: str, timeout: float) -> None:
+    def __init__(self, issuer: str, timeout: float, verify: str | bool = True) -> None:
         self.issuer = issuer
+        self._verify = verify
         self.url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -56,10 +57,21 @@ class ProviderMetadata:
                 raise DiscoveryError(self._last_error)
             return self._document
 
+    def token_endpoint(self) -> str:
+        """The provider's `token_endpoint` (KUBE_AUTH=exchange posts there).
+
+        Raises:
+            DiscoveryError: discovery failed, or the document names no token endpoint.
+        """
+        url = self.document().get("token_endpoint")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise DiscoveryError(f"{self.url} names no token_endpoint; set KUBE_EXCHANGE_TOKEN_URL")
+        return url
+
     def _fetch(self) -> dict[str, Any]:
         try:
             response = requests.get(
-                self.url, timeout=self._timeout, allow_redirects=False,
+                self.url, timeout=self._timeout, allow_redirects=False, verify=self._verify,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             )
             response.raise_for_status()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 import threading
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -18,7 +20,7 @@ from app.auth.cache import VerifiedTokenCache
 from app.auth.discovery import USER_AGENT, DiscoveryError, ProviderMetadata
 from app.auth.errors import AuthError, invalid_token, verification_failed
 from app.auth.keys import KeysUnavailable, LastKnownGoodJWKClient
-from app.identity import Principal
+from app.identity import Principal, SubjectToken
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class TokenVerifier:
         assert settings.oidc_issuer is not None
         self.settings = settings
         self.issuer = settings.oidc_issuer
-        self.provider = ProviderMetadata(self.issuer, settings.oidc_http_timeout_seconds)
+        self.provider = ProviderMetadata(self.issuer, settings.oidc_http_timeout_seconds, settings.oidc_tls_verify)
         self.cache = VerifiedTokenCache(settings.token_cache_size)
         self._keys: LastKnownGoodJWKClient | None = None
         self._keys_lock = threading.Lock()
@@ -68,6 +70,9 @@ class TokenVerifier:
                         cooldown_duration=self.settings.jwks_cooldown_seconds,
                         timeout=self.settings.oidc_http_timeout_seconds,
                         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                        # OIDC_CA_FILE: the same CAs as discovery trusts (None: the system's).
+                        ssl_context=(ssl.create_default_context(cafile=self.settings.oidc_ca_file)
+                                     if self.settings.oidc_ca_file else None),
                     )
         return self._keys
 
@@ -102,6 +107,9 @@ class TokenVerifier:
         claims = self._decode(token, header["kid"], context)
         _check_claim_types(claims, context)
         principal = self._principal(claims, context)
+        if self.settings.kube_auth == "exchange":
+            # Exchanged at the IdP for a Kubernetes token on the first Kubernetes call (app/kube/exchange.py).
+            principal = replace(principal, credential=SubjectToken(token))
         expires = float(claims["exp"])
         self.cache.put(key, principal, expires)
         return principal

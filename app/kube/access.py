@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import kubernetes
 import yaml
@@ -47,14 +47,30 @@ _READ_RETRY_DELAYS = (0.2, 0.5)
 _PREFETCH_PER_THREAD = 2
 
 
+class CallerIdentity(Protocol):
+    """Who a call runs as, when not the server itself: `Identity` (impersonation, with the server's
+    credentials) or `ExchangedIdentity` (app/kube/exchange.py: the caller's exchanged token, without)."""
+
+    own_credentials: bool
+    """Whether the server's own credentials go with the call (False: a client without them is used)."""
+
+    def headers(self, access: KubeAccess, context: str | None) -> dict[str, Any]: ...
+
+    def seen_as(self, context: str | None) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a call runs as (Kubernetes impersonation). None means the server's own identity."""
 
     user: str
     groups: tuple[str, ...] = field(default_factory=tuple)
+    own_credentials = True  # impersonation is the server's right, exercised with its credentials
 
-    def headers(self) -> dict[str, Any]:
+    def seen_as(self, context: str | None) -> str | None:
+        return self.user
+
+    def headers(self, access: KubeAccess | None = None, context: str | None = None) -> dict[str, Any]:
         headers: dict[str, Any] = {"Impersonate-User": self.user}
         if self.groups:
             # Kubernetes wants one Impersonate-Group header per group; the generated client keeps one
@@ -104,6 +120,16 @@ def current_context(kubeconfig: str) -> str | None:
     return None
 
 
+def _without_credentials(config: kubernetes.client.Configuration) -> kubernetes.client.Configuration:
+    """`config` with every credential the loaders may have set removed (client certificate, static or
+    exec-plugin token and its refresh hook, basic auth), keeping the host, CA and TLS settings."""
+    config.cert_file = config.key_file = None
+    config.api_key, config.api_key_prefix = {}, {}
+    config.refresh_api_key_hook = None
+    config.username = config.password = None
+    return config
+
+
 class KubeAccess:
     """Holds this worker's Kubernetes API client for one context, created on first use."""
 
@@ -113,14 +139,25 @@ class KubeAccess:
         """The kubeconfig context; None: in-cluster, or KUBE_CONTEXT / the current context."""
         self._lock = threading.Lock()
         self._client: kubernetes.client.ApiClient | None = None
+        self._bare_client: kubernetes.client.ApiClient | None = None
         self._prefetcher: ThreadPoolExecutor | None = None
 
-    def api_client(self) -> kubernetes.client.ApiClient:
+    def api_client(self, own_credentials: bool = True) -> kubernetes.client.ApiClient:
         """The shared client for this worker.
+
+        `own_credentials=False`: the same API server and CA, but without the server's client
+        certificate, token or token-refresh hook, for calls that bring the caller's own bearer token
+        (KUBE_AUTH=exchange) — the API server must authenticate the caller, never the server.
 
         Raises:
             KubeNotConfigured: no in-cluster config and no kubeconfig.
         """
+        if not own_credentials:
+            if self._bare_client is None:
+                with self._lock:
+                    if self._bare_client is None:
+                        self._bare_client = kubernetes.client.ApiClient(_without_credentials(self._load_configuration()))
+            return self._bare_client
         if self._client is None:
             with self._lock:
                 if self._client is None:

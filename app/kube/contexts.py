@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import kubernetes
 from app.identity import Principal
 from app.kube.access import Identity, KubeAccess, current_context
 from app.kube.errors import CallerNotMapped, ContextNotServed
+from app.kube.exchange import ExchangedIdentity, TokenExchanger
 from app.kube.session import KubeSession
 from app.settings import Settings, SettingsError
 
@@ -41,11 +43,16 @@ class ContextPolicy:
 class KubeContexts:
     """Per worker: the allowed contexts, their policies, and one `KubeAccess` each (created on first use)."""
 
-    def __init__(self, settings: Settings) -> None:
-        """Raises: SettingsError when a context setting names something the kubeconfig does not have."""
+    def __init__(self, settings: Settings, token_endpoint: Callable[[], str] | None = None) -> None:
+        """`token_endpoint`: the identity provider's, for KUBE_AUTH=exchange (KUBE_EXCHANGE_TOKEN_URL wins).
+
+        Raises: SettingsError when a context setting names something the kubeconfig does not have."""
         self.settings = settings
         self._lock = threading.Lock()
         self._access: dict[str | None, KubeAccess] = {}
+        self.exchanger: TokenExchanger | None = None
+        if settings.kube_auth == "exchange":
+            self.exchanger = TokenExchanger(settings, token_endpoint or _no_discovery)
         if not settings.kube_contexts:
             self._policies = {None: ContextPolicy(None, settings.read_only, settings.namespaces)}
             self.default = self._policies[None]
@@ -100,9 +107,20 @@ class KubeContexts:
         transports use.
 
         Raises:
-            CallerNotMapped: impersonation is on and the token cannot be mapped to a Kubernetes user.
+            CallerNotMapped: the caller cannot be given a Kubernetes identity (impersonation claims missing,
+                or no token to exchange).
         """
+        if self.exchanger is not None:
+            if principal.credential is None:
+                raise CallerNotMapped("This server runs Kubernetes calls as the caller (KUBE_AUTH=exchange) and "
+                                      "needs your access token for that; call it with a bearer token")
+            return KubeSession(self, self.default, ExchangedIdentity(self.exchanger, principal.credential,
+                                                                     principal.subject))
         return KubeSession(self, self.default, caller_identity(principal, self.settings))
+
+
+def _no_discovery() -> str:
+    raise RuntimeError("no token endpoint: set KUBE_EXCHANGE_TOKEN_URL")
 
 
 def caller_identity(principal: Principal, settings: Settings) -> Identity | None:

@@ -65,6 +65,19 @@ class Forbidden(KubeError):
     pass
 
 
+class CredentialsRejected(KubeUnavailable):
+    """The API server did not authenticate the call (HTTP 401): the server's credentials, or with
+    KUBE_AUTH=exchange the caller's exchanged token (which the session renews once)."""
+
+
+class ExchangeRefused(Forbidden):
+    """KUBE_AUTH=exchange: the identity provider refused to exchange this caller's token."""
+
+
+class ExchangeUnavailable(KubeUnavailable):
+    """KUBE_AUTH=exchange: the identity provider could not be reached, or refused this server's client."""
+
+
 class Invalid(KubeError):
     """The API server (the CRD schema, or an admission webhook) rejected the object; `causes` name
     the fields, `webhook` the admission webhook that refused it (e.g. "vcluster.cnpg.io")."""
@@ -124,7 +137,7 @@ def from_api_exception(status: int, body: Any, doing: str) -> KubeError:
         causes = _causes(info)
         return Invalid(f"Invalid request to {doing}: {_fields(causes) or message or 'rejected by the API server'}", causes)
     if status == 401:
-        return KubeUnavailable("Kubernetes API rejected this server's credentials (HTTP 401); check its kubeconfig or ServiceAccount")
+        return CredentialsRejected("Kubernetes API rejected this server's credentials (HTTP 401); check its kubeconfig or ServiceAccount")
     if status == 429 or status >= 500:
         return KubeUnavailable(f"Kubernetes API unavailable (HTTP {status}) while trying to {doing}; retry shortly")
     return KubeError(f"Kubernetes API answered HTTP {status} while trying to {doing}{detail}")

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import kubernetes
 
 from app.kube import cnpg
-from app.kube.access import Identity, KubeAccess
+from app.kube.access import CallerIdentity, KubeAccess
 from app.kube.core import CoreV1, CustomObjectReads
-from app.kube.errors import NamespaceNotServed
+from app.kube.errors import CredentialsRejected, NamespaceNotServed
 
 if TYPE_CHECKING:  # only for annotations: contexts.py builds sessions, so it imports this module
     from app.kube.contexts import ContextPolicy, KubeContexts
@@ -43,8 +43,8 @@ class KubeSession:
 
     contexts: KubeContexts
     policy: ContextPolicy
-    identity: Identity | None
-    """Kubernetes identity to impersonate; None runs as the server's own identity."""
+    identity: CallerIdentity | None
+    """Who calls run as: the impersonated caller, the caller's exchanged token, or (None) the server."""
 
     # ----- what this session is --------------------------------------------------------
 
@@ -65,6 +65,12 @@ class KubeSession:
     @property
     def access(self) -> KubeAccess:
         return self.contexts.access(self.policy.name)
+
+    @property
+    def runs_as(self) -> str | None:
+        """The Kubernetes user calls run as, for the audit line: the impersonated user, or the user the
+        API server authenticated from the exchanged token (once a call was made); None: the server."""
+        return self.identity.seen_as(self.context) if self.identity is not None else None
 
     def served_contexts(self) -> list[str]:
         """Every context the server may reach (empty in single-cluster mode)."""
@@ -106,9 +112,21 @@ class KubeSession:
     def _call(self, doing: str, fn: Callable[..., T], args: tuple[Any, ...], namespace: str | None, read: bool,
               kwargs: dict[str, Any]) -> T:
         self._check_namespace(namespace)
-        if self.identity is not None:
-            kwargs["_headers"] = {**kwargs.get("_headers", {}), **self.identity.headers()}
-        return self.access.call(doing, fn, *args, read=read, **kwargs)
+        identity = self.identity
+        if identity is None:
+            return self.access.call(doing, fn, *args, read=read, **kwargs)
+        extra = kwargs.get("_headers", {})
+        kwargs["_headers"] = {**extra, **identity.headers(self.access, self.context)}
+        try:
+            return self.access.call(doing, fn, *args, read=read, **kwargs)
+        except CredentialsRejected:
+            if identity.own_credentials:
+                raise
+            # The exchanged token expired or was revoked early. Nothing was done (authentication comes
+            # first), so even a write may be sent again, once, with a freshly exchanged token.
+            identity.renew()
+            kwargs["_headers"] = {**extra, **identity.headers(self.access, self.context)}
+            return self.access.call(doing, fn, *args, read=read, **kwargs)
 
     def _check_namespace(self, namespace: str | None) -> None:
         allowed = self.namespaces
@@ -126,18 +144,22 @@ class KubeSession:
 
     # ----- API groups on this context's client ------------------------------------------
 
+    def _client(self) -> kubernetes.client.ApiClient:
+        """With an exchanged token the client must not carry the server's own credentials."""
+        return self.access.api_client(own_credentials=self.identity is None or self.identity.own_credentials)
+
     def core(self) -> CoreV1:
-        return CoreV1(self.access.api_client())
+        return CoreV1(self._client())
 
     def custom(self) -> kubernetes.client.CustomObjectsApi:
-        return kubernetes.client.CustomObjectsApi(self.access.api_client())
+        return kubernetes.client.CustomObjectsApi(self._client())
 
     def custom_reads(self) -> CustomObjectReads:
         """Custom-object get/list without the generated client's per-call argument validation (core.py)."""
-        return CustomObjectReads(self.access.api_client())
+        return CustomObjectReads(self._client())
 
     def batch(self) -> kubernetes.client.BatchV1Api:
-        return kubernetes.client.BatchV1Api(self.access.api_client())
+        return kubernetes.client.BatchV1Api(self._client())
 
     # ----- CloudNativePG objects, one call each ---------------------------------------
 
@@ -194,6 +216,6 @@ class KubeSession:
             attributes["namespace"] = namespace
         where = f"in namespace {namespace!r}" if namespace else "in all namespaces"
         review = self.raw(f"check whether the caller may {verb} {resource} {where}",
-                          kubernetes.client.AuthorizationV1Api(self.access.api_client()).create_self_subject_access_review,
+                          kubernetes.client.AuthorizationV1Api(self._client()).create_self_subject_access_review,
                           {"spec": {"resourceAttributes": attributes}}, namespace=namespace)
         return bool(review.get("status", {}).get("allowed"))

@@ -375,7 +375,9 @@ class McpServer:
                 "client_id": ctx.principal.client_id, "tool": params.get("name"),
                 "namespace": arguments.get("namespace"), "context": _context_of(arguments, ctx), "outcome": outcome,
                 "duration_ms": round(seconds * 1000, 1),
-                "impersonated": ctx.kube.identity.user if ctx.kube.identity else None,
+                "impersonated": ctx.kube.runs_as if ctx.settings.kube_impersonate else None,
+                # As the API server authenticated the caller (impersonation, or the exchanged token).
+                "kube_user": ctx.kube.runs_as,
             })
 
     # --- resources, prompts, completions (read-only, live from Kubernetes) ---

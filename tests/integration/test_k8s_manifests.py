@@ -26,7 +26,7 @@ from devenv.kustomize import render
 from tests.support.processes import ROOT
 
 K8S = ROOT / "k8s"
-OVERLAYS = ["cluster-wide", "namespaced", "impersonation", "contexts"]
+OVERLAYS = ["cluster-wide", "namespaced", "impersonation", "contexts", "token-exchange"]
 RENDERED = [*(f"overlays/{name}" for name in OVERLAYS), "redis"]
 
 
@@ -221,6 +221,8 @@ def _bound_roles(objects: list[dict[str, Any]], account: str) -> set[tuple[str, 
         ("impersonation", {("ClusterRoleBinding", "cnpg-mcp-impersonator")}, {"KUBE_IMPERSONATE": "true"}),
         # Acts in other clusters through mounted kubeconfigs: the hosting cluster grants nothing.
         ("contexts", set(), {"KUBE_CONTEXTS": "staging,prod", "MCP_READ_ONLY_CONTEXTS": "prod"}),
+        # Calls carry each caller's exchanged token: the ServiceAccount needs no rights at all.
+        ("token-exchange", set(), {"KUBE_AUTH": "exchange", "KUBE_EXCHANGE_AUDIENCE": "kubernetes"}),
     ],
 )
 def test_overlays_bind_exactly_their_mode(overlay: str, bindings: set[tuple[str, str]], config: dict[str, str]) -> None:
@@ -228,7 +230,7 @@ def test_overlays_bind_exactly_their_mode(overlay: str, bindings: set[tuple[str,
     assert _bound_roles(objects, "cnpg-mcp") == bindings
     data = _one(objects, "ConfigMap", "cnpg-mcp-oidc-config")["data"]
     assert {k: data[k] for k in config} == config
-    for key in {"KUBE_IMPERSONATE", "MCP_NAMESPACES"} - set(config):
+    for key in {"KUBE_IMPERSONATE", "MCP_NAMESPACES", "KUBE_AUTH"} - set(config):
         assert key not in data
     for name in {role for _, role in bindings}:
         _one(objects, "ClusterRole", name)  # the bound role ships in the same overlay
@@ -244,13 +246,16 @@ def test_the_build_script_pins_the_version_go_mod_requires() -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_each_overlays_config_is_accepted_by_the_app(overlay: str) -> None:
+def test_each_overlays_config_is_accepted_by_the_app(overlay: str, tmp_path: Path) -> None:
     """The ConfigMap is the pods' whole environment (envFrom): app/settings.py must accept it."""
     data = _one(_objects(f"overlays/{overlay}"), "ConfigMap", "cnpg-mcp-oidc-config")["data"]
+    if "KUBE_EXCHANGE_CLIENT_SECRET_FILE" in data:  # mounted from a Secret in the pod: here a file under tmp
+        data = {**data, "KUBE_EXCHANGE_CLIENT_SECRET_FILE": str(_secret_file_as_mounted(overlay, tmp_path))}
     settings = Settings.from_env(data)
     assert settings.auth_enabled
     assert settings.gunicorn_bind == "0.0.0.0:3000"
     assert settings.kube_impersonate is (overlay == "impersonation")
+    assert settings.kube_auth == {"impersonation": "impersonate", "token-exchange": "exchange"}.get(overlay, "serviceaccount")
     if overlay == "namespaced":  # the RoleBinding's namespaces and MCP_NAMESPACES agree
         objects = _objects(f"overlays/{overlay}")
         bound = {b["metadata"]["namespace"] for b in _find(objects, "RoleBinding")}
@@ -271,6 +276,23 @@ def test_overlay_rbac_copies_match_k8s_rbac(copy_path: str, original: str) -> No
     """kustomize cannot reference single files outside an overlay, so these are copies of k8s/rbac
     (which test_rbac.py proves sufficient): they must not drift."""
     assert yaml.safe_load((K8S / copy_path).read_text()) == yaml.safe_load((K8S / original).read_text())
+
+
+def _secret_file_as_mounted(overlay: str, tmp_path: Path) -> Path:
+    """The token-exchange client secret's file, checked to come from a read-only Secret mount of the
+    Deployment, written under tmp_path at the same relative path."""
+    objects = _objects(f"overlays/{overlay}")
+    path = _one(objects, "ConfigMap", "cnpg-mcp-oidc-config")["data"]["KUBE_EXCHANGE_CLIENT_SECRET_FILE"]
+    pod = _one(objects, "Deployment", "cnpg-mcp-server")["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    mounts = [m for c in pod["containers"] for m in c.get("volumeMounts", [])
+              if m["name"] in secrets and path.startswith(m["mountPath"].rstrip("/") + "/")]
+    assert len(mounts) == 1 and mounts[0].get("readOnly") is True, mounts
+    assert secrets[mounts[0]["name"]] == "cnpg-mcp-token-exchange"
+    local = tmp_path / path.lstrip("/")
+    local.parent.mkdir(parents=True)
+    local.write_text("a-client-secret\n")
+    return local
 
 
 def test_the_contexts_overlay_mounts_every_kubeconfig_it_lists() -> None:

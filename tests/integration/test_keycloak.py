@@ -25,6 +25,11 @@ from devenv.keycloak import AUDIENCE, NO_AUDIENCE_CLIENT, LocalKeycloak
 SCOPES = {"MCP_SCOPE_READ": "mcp:read", "MCP_SCOPE_WRITE": "mcp:write", "MCP_SCOPE_ADMIN": "mcp:admin"}
 
 
+def oidc_settings(keycloak: LocalKeycloak) -> dict[str, str]:
+    """The seed guide's OIDC settings for this realm, over HTTPS with the run's CA (OIDC_CA_FILE)."""
+    return {"OIDC_ISSUER": keycloak.issuer, "OIDC_CA_FILE": str(keycloak.ca_file), "OIDC_AUDIENCE": AUDIENCE}
+
+
 @pytest.fixture(scope="module")
 def keycloak() -> Iterator[LocalKeycloak]:
     with LocalKeycloak() as running:
@@ -35,7 +40,7 @@ def keycloak() -> Iterator[LocalKeycloak]:
 def client(keycloak: LocalKeycloak, controlplane: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory
            ) -> FlaskClient:
     kubeconfig = controlplane.write_kubeconfig(tmp_path_factory.mktemp("keycloak") / "kubeconfig", "admin")
-    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "OIDC_SCOPE": "openid",
+    settings = Settings.from_env({**oidc_settings(keycloak), "OIDC_SCOPE": "openid",
                                   "KUBECONFIG": str(Path(kubeconfig)), "LOG_LEVEL": "WARNING",
                                   "AUTH_FAILURE_LIMIT": "10000/minute", **SCOPES})
     return create_app(settings).test_client()
@@ -122,7 +127,7 @@ def test_keycloak_groups_decide_what_the_impersonated_caller_may_do(
         "metadata": {"name": "dba"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cnpg-mcp-server"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "oidc:dba"}]})
-    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "LOG_LEVEL": "WARNING",
+    settings = Settings.from_env({**oidc_settings(keycloak), "LOG_LEVEL": "WARNING",
                                   "KUBECONFIG": str(sa_kubeconfig), "KUBE_IMPERSONATE": "true",
                                   "AUTH_FAILURE_LIMIT": "10000/minute", **SCOPES})
     impersonating = create_app(settings).test_client()
@@ -154,7 +159,7 @@ LOOPBACK = "http://127.0.0.1:53682/callback"
 
 
 def _registering(keycloak: LocalKeycloak, initial_access_token: str) -> FlaskClient:
-    settings = Settings.from_env({"OIDC_ISSUER": keycloak.issuer, "OIDC_AUDIENCE": AUDIENCE, "LOG_LEVEL": "WARNING",
+    settings = Settings.from_env({**oidc_settings(keycloak), "LOG_LEVEL": "WARNING",
                                   "DCR_PROXY_BACKEND": "upstream", "DCR_RATE_LIMIT": "1000/minute",
                                   "DCR_UPSTREAM_INITIAL_ACCESS_TOKEN": initial_access_token})
     return create_app(settings).test_client()

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from app.kube.errors import AlreadyExists, Conflict, Forbidden, Invalid, KubeError, KubeUnavailable, NotFound, from_api_exception
+from app.kube.errors import (AlreadyExists, Conflict, CredentialsRejected, Forbidden, Invalid, KubeError, KubeUnavailable,
+                             NotFound, from_api_exception)
 
 
 def _status(code: int, reason: str, message: str, causes: list[dict] | None = None) -> bytes:
@@ -22,7 +23,7 @@ def _status(code: int, reason: str, message: str, causes: list[dict] | None = No
     [(404, "NotFound", NotFound), (409, "AlreadyExists", AlreadyExists), (409, "Conflict", Conflict),
      (403, "Forbidden", Forbidden), (422, "Invalid", Invalid), (400, "BadRequest", Invalid),
      (503, "ServiceUnavailable", KubeUnavailable), (429, "TooManyRequests", KubeUnavailable),
-     (401, "Unauthorized", KubeUnavailable), (418, "Teapot", KubeError)],
+     (401, "Unauthorized", CredentialsRejected), (418, "Teapot", KubeError)],
 )
 def test_each_status_maps_to_its_domain_error(status: int, reason: str, kind: type) -> None:
     assert type(from_api_exception(status, _status(status, reason, "msg"), "get cluster 'pg'")) is kind

@@ -63,7 +63,7 @@ def build_proxy(settings: Settings) -> RegistrationProxy | None:
     elif settings.dcr_backend == "upstream":
         registrar = UpstreamRegistrar(settings.dcr_upstream_registration_url,
                                       settings.dcr_upstream_initial_access_token,
-                                      settings.oidc_http_timeout_seconds)
+                                      settings.oidc_http_timeout_seconds, settings.oidc_tls_verify)
     else:
         return None
     return RegistrationProxy(parse_patterns(settings.dcr_redirect_uri_patterns), registrar)

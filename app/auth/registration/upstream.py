@@ -36,8 +36,10 @@ _MAX_DESCRIPTION = 300
 class UpstreamRegistrar:
     name = "upstream"
 
-    def __init__(self, url: str | None, initial_access_token: str | None, timeout: float) -> None:
+    def __init__(self, url: str | None, initial_access_token: str | None, timeout: float,
+                 verify: str | bool = True) -> None:
         self._url = url
+        self._verify = verify
         self._token = initial_access_token
         self._timeout = timeout
 
@@ -60,7 +62,7 @@ class UpstreamRegistrar:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
             response = requests.post(url, json=metadata.as_json(), headers=headers, timeout=self._timeout,
-                                     allow_redirects=False)
+                                     allow_redirects=False, verify=self._verify)
         except requests.Timeout:
             raise RegistrationError(504, TEMPORARILY_UNAVAILABLE, f"The identity provider's registration "
                                     f"endpoint did not answer within {self._timeout:g}s") from None
