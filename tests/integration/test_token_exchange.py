@@ -26,8 +26,10 @@ import kubernetes
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
 from app import create_app
+from app.identity import SubjectToken
 from app.settings import Settings
 from app.web.state import app_state
 from devenv.controlplane import LocalControlPlane
@@ -52,27 +54,30 @@ def keycloak() -> Iterator[LocalKeycloak]:
 @pytest.fixture(scope="module")
 def cluster(keycloak: LocalKeycloak) -> Iterator[LocalControlPlane]:
     """A control plane whose API server trusts the Keycloak realm; group dba gets the tools' role in
-    NAMESPACE, group viewers may only read clusters there."""
+    NAMESPACE, group viewers may only read clusters there, and user bob alone may read them in default."""
     with LocalControlPlane(authentication_config=keycloak.apiserver_authentication()) as running:
         admin = running.api_client()
         kubernetes.client.CoreV1Api(admin).create_namespace({"metadata": {"name": NAMESPACE}})
         apply(admin, load_kustomization(K8S / "rbac" / "tools-role") + [VIEWER_ROLE] + [
-            _binding(f"keycloak:{group}", role) for group, role in (("dba", "cnpg-mcp-server"),
-                                                                     ("viewers", "cnpg-viewer"))])
+            _binding("Group", f"keycloak:{group}", role, NAMESPACE) for group, role in (
+                ("dba", "cnpg-mcp-server"), ("viewers", "cnpg-viewer"))] + [
+            _binding("User", "keycloak:bob", "cnpg-viewer", "default")])
         authz = kubernetes.client.AuthorizationV1Api(admin)
-        for group, verb in (("keycloak:dba", "create"), ("keycloak:viewers", "list")):
-            wait_for(lambda group=group, verb=verb: authz.create_subject_access_review({"spec": {
-                "user": "someone", "groups": [group], "resourceAttributes": {
-                    "namespace": NAMESPACE, "verb": verb, "group": "postgresql.cnpg.io", "resource": "clusters"}}}
-            ).status.allowed, f"the binding of {group} to take effect")
+        for user, group, verb, namespace in (("someone", "keycloak:dba", "create", NAMESPACE),
+                                             ("someone", "keycloak:viewers", "list", NAMESPACE),
+                                             ("keycloak:bob", "none", "list", "default")):
+            wait_for(lambda user=user, group=group, verb=verb, namespace=namespace: authz.create_subject_access_review(
+                {"spec": {"user": user, "groups": [group], "resourceAttributes": {
+                    "namespace": namespace, "verb": verb, "group": "postgresql.cnpg.io", "resource": "clusters"}}}
+            ).status.allowed, f"the binding of {user} / {group} to take effect")
         yield running
 
 
-def _binding(group: str, role: str) -> dict[str, Any]:
+def _binding(kind: str, name: str, role: str, namespace: str) -> dict[str, Any]:
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": role + "-" + group.split(":")[1], "namespace": NAMESPACE},
+            "metadata": {"name": role + "-" + name.split(":")[1], "namespace": namespace},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]}
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name}]}
 
 
 def _app(keycloak: LocalKeycloak, cluster: LocalControlPlane, tmp: Path, *, secret: str | None = None,
@@ -124,6 +129,7 @@ def test_each_caller_runs_as_themselves_and_rbac_decides(app: Flask, tokens: dic
         listed = _call(client, tokens["bob"], "cluster_list", {"namespace": NAMESPACE})
         refused = _call(client, tokens["bob"], "cluster_create", _new_cluster(f"{name}-bob"))
         elsewhere = _call(client, tokens["alice"], "cluster_list", {"namespace": "default"})
+        bobs_own = _call(client, tokens["bob"], "cluster_list", {"namespace": "default"})
 
     assert not created.get("isError"), created
     stored = kubernetes.client.CustomObjectsApi(cluster.api_client()).get_namespaced_custom_object(
@@ -134,9 +140,16 @@ def test_each_caller_runs_as_themselves_and_rbac_decides(app: Flask, tokens: dic
     assert 'User "keycloak:bob" cannot create resource "clusters"' in _text(refused)
     assert elsewhere["isError"] is True  # alice's group is bound in NAMESPACE only
     assert 'User "keycloak:alice" cannot list resource "clusters"' in _text(elsewhere)
+    assert not bobs_own.get("isError"), bobs_own  # bound to bob as a user, not to a group
     audited = [(r.tool, r.outcome, r.kube_user) for r in caplog.records if getattr(r, "event", "") == "tool_call"]
     assert audited == [("cluster_create", "ok", "keycloak:alice"), ("cluster_list", "ok", "keycloak:bob"),
-                       ("cluster_create", "error", "keycloak:bob"), ("cluster_list", "error", "keycloak:alice")]
+                       ("cluster_create", "error", "keycloak:bob"), ("cluster_list", "error", "keycloak:alice"),
+                       ("cluster_list", "ok", "keycloak:bob")]
+    exchanger = app_state(app).kube.exchanger
+    assert exchanger is not None
+    for token in tokens.values():  # neither the callers' nor the exchanged tokens are ever logged
+        exchanged = exchanger.cached(_subject(token))
+        assert exchanged is not None and exchanged.token not in caplog.text and token not in caplog.text
 
 
 def test_the_servers_own_credentials_never_go_with_a_call(keycloak: LocalKeycloak, cluster: LocalControlPlane,
@@ -166,6 +179,7 @@ def test_exchanged_tokens_are_cached_renewed_before_expiry_and_after_a_rejection
     assert claims["aud"] == KUBERNETES_AUDIENCE and claims["azp"] == AUDIENCE
     assert claims["exp"] - 30 <= cached.renew_at < claims["exp"]  # renewed shortly before it expires
 
+    assert (REGISTRY.get_sample_value("kube_token_exchanges_total", {"outcome": "cached"}) or 0) >= 2
     cached.renew_at = time.time() - 1  # as if its renewal time had come
     assert not _call(client, token, "cluster_list", {"namespace": NAMESPACE}).get("isError")
     assert exchanger.exchanges == before + 2
@@ -178,9 +192,7 @@ def test_exchanged_tokens_are_cached_renewed_before_expiry_and_after_a_rejection
     assert exchanger.exchanges == before + 3
 
 
-def _subject(token: str) -> Any:
-    from app.identity import SubjectToken
-
+def _subject(token: str) -> SubjectToken:
     return SubjectToken(token)
 
 

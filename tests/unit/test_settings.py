@@ -340,3 +340,71 @@ def test_connections_are_spread_by_the_kernel_only_over_several_tcp_workers(bind
     from app.web.gunicorn_worker import spreads_connections
 
     assert spreads_connections(bind, workers) is spread
+
+
+# ----- Kubernetes identity modes (KUBE_AUTH) and the IdP's CA (OIDC_CA_FILE) -----------------
+
+OIDC = {"OIDC_ISSUER": "https://idp.example.com", "OIDC_AUDIENCE": "mcp"}
+EXCHANGE = {**OIDC, "KUBE_AUTH": "exchange", "KUBE_EXCHANGE_AUDIENCE": "kubernetes",
+            "KUBE_EXCHANGE_CLIENT_ID": "mcp-api", "KUBE_EXCHANGE_CLIENT_SECRET": "s3cret-value"}
+
+
+@pytest.mark.parametrize(("env", "mode"), [
+    ({}, "serviceaccount"), ({"KUBE_AUTH": "Impersonate"}, "impersonate"), ({"KUBE_IMPERSONATE": "true"}, "impersonate"),
+    ({"KUBE_AUTH": "impersonate", "KUBE_IMPERSONATE": "true"}, "impersonate"),
+    ({"KUBE_AUTH": "serviceaccount", "KUBE_IMPERSONATE": "false"}, "serviceaccount")])
+def test_kube_auth_names_the_mode_and_kube_impersonate_stays_its_older_spelling(env: dict[str, str], mode: str) -> None:
+    settings = Settings.from_env({**OIDC, **env})
+    assert settings.kube_auth == mode
+    assert settings.kube_impersonate is (mode == "impersonate")
+
+
+def test_exchange_settings_parse_and_the_client_secret_never_shows() -> None:
+    settings = Settings.from_env({**EXCHANGE, "KUBE_EXCHANGE_TOKEN_URL": "https://idp.example.com/token"})
+    assert (settings.kube_auth, settings.exchange_audience, settings.exchange_client_id, settings.exchange_token_url
+            ) == ("exchange", "kubernetes", "mcp-api", "https://idp.example.com/token")
+    assert settings.exchange_client_secret == "s3cret-value" and "s3cret-value" not in repr(settings)
+    assert settings.exchange_cache_size == 10_000
+
+
+def test_the_exchange_client_secret_can_come_from_a_mounted_secret_file(tmp_path) -> None:
+    secret = tmp_path / "client-secret"
+    secret.write_text("from-a-file\n")
+    env = {k: v for k, v in EXCHANGE.items() if k != "KUBE_EXCHANGE_CLIENT_SECRET"}
+    settings = Settings.from_env({**env, "KUBE_EXCHANGE_CLIENT_SECRET_FILE": str(secret)})
+    assert settings.exchange_client_secret == "from-a-file"
+
+
+@pytest.mark.parametrize(("env", "variable", "fragment"), [
+    ({"KUBE_AUTH": "exchange"}, "OIDC_ISSUER", "KUBE_AUTH=exchange exchanges each caller's token"),
+    ({**OIDC, "KUBE_AUTH": "exchange"}, "KUBE_EXCHANGE_AUDIENCE", "to be set with KUBE_AUTH=exchange"),
+    ({**{k: v for k, v in EXCHANGE.items() if k != "KUBE_EXCHANGE_CLIENT_SECRET"}}, "KUBE_EXCHANGE_CLIENT_SECRET",
+     "KUBE_EXCHANGE_CLIENT_SECRET_FILE"),
+    ({**OIDC, "KUBE_EXCHANGE_AUDIENCE": "kubernetes"}, "KUBE_AUTH", "exchange because KUBE_EXCHANGE_AUDIENCE is set"),
+    ({**EXCHANGE, "KUBE_IMPERSONATE": "true"}, "KUBE_IMPERSONATE", "unset when KUBE_AUTH=exchange"),
+    ({**OIDC, "KUBE_AUTH": "sudo"}, "KUBE_AUTH", "one of serviceaccount, impersonate, exchange"),
+    ({**EXCHANGE, "KUBE_EXCHANGE_TOKEN_URL": "ftp://idp/token"}, "KUBE_EXCHANGE_TOKEN_URL", "http(s) URL"),
+    ({**EXCHANGE, "KUBE_EXCHANGE_CACHE_SIZE": "0"}, "KUBE_EXCHANGE_CACHE_SIZE", ""),
+])
+def test_exchange_settings_fail_closed_naming_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable
+    assert fragment in str(caught.value)
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_the_identity_providers_ca_file_is_checked_at_start(tmp_path) -> None:
+    good, empty = tmp_path / "ca.crt", tmp_path / "empty.crt"
+    good.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    empty.write_text("not a certificate\n")
+    settings = Settings.from_env({**OIDC, "OIDC_CA_FILE": str(good)})
+    assert settings.oidc_ca_file == str(good) and settings.oidc_tls_verify == str(good)
+    assert Settings.from_env(OIDC).oidc_tls_verify is True
+    for path, fragment in ((empty, "at least one CERTIFICATE"), (tmp_path / "missing.crt", "FileNotFoundError")):
+        with pytest.raises(SettingsError, match=fragment) as caught:
+            Settings.from_env({**OIDC, "OIDC_CA_FILE": str(path)})
+        assert caught.value.variable == "OIDC_CA_FILE"
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"OIDC_CA_FILE": str(good)})  # without an issuer: fail closed
+    assert caught.value.variable == "OIDC_ISSUER"
