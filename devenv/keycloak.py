@@ -96,8 +96,10 @@ class LocalKeycloak(LocalServer):
             # HTTPS only (the API server trusts an issuer over HTTPS only), bound to loopback (--http-host is
             # the address of both); the management interface
             # (health, metrics) stays off: nothing here reads it.
+            # --http-port too: with HTTP disabled Keycloak still binds it (8080 by default, which would
+            # clash with a second Keycloak or anything else there).
             argv = [str(kc), "start-dev", "--db=dev-mem", "--http-enabled=false", "--http-host=127.0.0.1",
-                    f"--https-port={self.port}", f"--https-certificate-file={cert}",
+                    f"--http-port={free_port()}", f"--https-port={self.port}", f"--https-certificate-file={cert}",
                     f"--https-certificate-key-file={key}", f"--http-management-port={free_port()}",
                     "--hostname-strict=false", "--log-level=WARN"]
             env = {"KC_BOOTSTRAP_ADMIN_USERNAME": "admin", "KC_BOOTSTRAP_ADMIN_PASSWORD": self._admin_password,

@@ -6,9 +6,10 @@ required) and `mcp.client.auth.OAuthClientProvider`.
 The SDK starts from the 401 on /mcp, follows the protected-resource metadata to Keycloak's metadata,
 sends the user to Keycloak's authorization endpoint (the test plays the browser: it submits the login
 form over HTTP), exchanges the code with its PKCE verifier and lists and calls tools. Keycloak
-advertises its own registration endpoint, which refuses anonymous clients, so the SDK registers there
-and fails; the client ID it logs in with comes from the registration proxy's /register, as a
-2025-03-26 client finds it (docs/oidc.md, "When the proxy is used").
+advertises its own registration endpoint, which refuses anonymous clients: left to itself the SDK
+registers there and is refused, never reaching our /register (docs/oidc.md, "When the proxy is used").
+So in the login tests the SDK's storage starts with the client that the registration proxy's /register
+(static backend) handed out, as a 2025-03-26 client would have registered it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from tests.support.processes import GunicornServer, free_port
 
 # Nothing listens there: like a desktop client's loopback listener, whose port changes every run.
 REDIRECT_URI = f"http://127.0.0.1:{free_port()}/callback"
-# No refresh_token grant: with it the SDK adds offline_access (Keycloak advertises it), which the realm's
-# login client does not offer, and Keycloak answers invalid_scope.
+# With the refresh_token grant the SDK asks for offline_access (Keycloak advertises it): the realm's login
+# client offers it as an optional scope, as desktop clients that keep users signed in need.
 CLIENT_METADATA = OAuthClientMetadata(redirect_uris=[REDIRECT_URI], client_name="cnpg keycloak desktop client",
-                                      grant_types=["authorization_code"], response_types=["code"],
+                                      grant_types=["authorization_code", "refresh_token"], response_types=["code"],
                                       token_endpoint_auth_method="none")
 DRY_RUN_CREATE = {"name": "kc-login", "namespace": "default", "dry_run": True}
 
@@ -151,7 +152,7 @@ def test_the_sdk_registers_where_keycloak_says_and_is_refused(keycloak: LocalKey
     with pytest.raises(ExceptionGroup) as raised:
         asyncio.run(_connect(server, keycloak, seen, []))
 
-    assert raised.group_contains(OAuthRegistrationError, match="403.*Trusted Hosts")
+    assert raised.group_contains(OAuthRegistrationError, match="403.*rejected request to client-registration service")
     registration = keycloak.discovery()["registration_endpoint"]
     assert ("POST", registration, 403) in seen.sent
     assert not [s for s in seen.sent if s[1] == f"{server.url}/register"] and seen.authorization_urls == []
@@ -176,6 +177,7 @@ def test_alice_logs_in_with_pkce_through_the_sdk_and_calls_a_tool(keycloak: Loca
     assert (claims["iss"], claims["azp"], claims["preferred_username"]) == (keycloak.issuer, LOGIN_CLIENT, "alice")
     assert AUDIENCE in ([claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"])
     assert "dba" in claims["groups"] and "mcp:read" in claims["scope"].split()
+    assert seen.storage.tokens is not None and seen.storage.tokens.refresh_token  # offline_access granted
     # mcp:read only: the read tools, none that write or delete.
     assert "cluster_list" in seen.tools[0] and not {"cluster_create", "cluster_delete"} & set(seen.tools[0])
     [listed] = seen.results

@@ -266,3 +266,14 @@ def test_the_exchange_adds_one_round_trip_per_caller_token(app: Flask, keycloak:
                       for label, v in (("server identity", own), ("exchange cached", hit), ("exchange miss", miss))),
           file=sys.stderr)
     assert statistics.median(miss) > 0 and statistics.median(hit) > 0
+
+
+def test_an_api_server_that_does_not_trust_the_identity_provider_is_named(
+        keycloak: LocalKeycloak, controlplane: LocalControlPlane, tokens: dict[str, str], tmp_path: Path) -> None:
+    """The session's control plane has no JWT authenticator: the exchange succeeds, the API server
+    answers 401 to the exchanged token, and the caller is told what the operator must fix."""
+    result = _call(_app(keycloak, controlplane, tmp_path).test_client(), tokens["alice"], "cluster_list",
+                   {"namespace": "default"})
+    assert result["isError"] is True
+    assert _text(result).startswith("The Kubernetes API did not accept your exchanged token (HTTP 401): the API "
+                                    "server must trust the identity provider for the audience 'kubernetes'")
