@@ -14,6 +14,7 @@ from app.auth import TokenVerifier
 from app.auth.registration import RegistrationProxy, build_proxy
 from app.kube import KubeContexts
 from app.logs import configure_logging
+from app.protocol.confirmations import PersonConfirmations
 from app.protocol.server import McpServer, ServerIdentity
 from app.settings import SERVICE_NAME, Settings
 from app.tools.access_policy import ToolPolicy
@@ -71,7 +72,7 @@ def create_app(
     # The tools as served here: the groups of MCP_TOOLSETS, with a `context` argument when there
     # are several contexts, and without the ones that change things when every context is read-only.
     registry = Registry(registry.specs() if registry else tools_in(settings.toolsets), contexts.policies,
-                        contexts.default.name)
+                        contexts.default.name, confirm_mode=settings.confirm_mode)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -89,6 +90,7 @@ def create_app(
                 name=SERVICE_NAME, title="CloudNativePG MCP Server", version=__version__, instructions=INSTRUCTIONS
             ),
             ToolPolicy(settings),
+            PersonConfirmations(settings),
         ),
         kube=contexts,
         verifier=verifier,

@@ -30,6 +30,7 @@ _N = TypeVar("_N", int, float)
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DCR_BACKENDS = ("static", "upstream")
 KUBE_AUTH_MODES = ("serviceaccount", "impersonate", "exchange")
+CONFIRM_MODES = ("argument", "person", "person-only")
 # Tool groups MCP_TOOLSETS may name, in catalogue order (app/tools/catalog.py maps each to its tools).
 TOOLSETS = ("clusters", "observability", "operations", "roles", "databases", "backups", "poolers")
 # Desktop clients on this machine only, on whatever port they listen (RFC 8252 §7.3).
@@ -143,6 +144,13 @@ class Settings:
     context_namespaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Per-context namespace allow-lists (MCP_CONTEXT_NAMESPACES), overriding MCP_NAMESPACES there."""
     toolsets: tuple[str, ...] = TOOLSETS
+    confirm_mode: str = "argument"
+    """Who confirms destructive calls: the model (`confirm` argument), a person through the client
+    (input-required elicitation, 2026-07-28) where the client can, or a person only."""
+    request_state_key: str | None = field(default=None, repr=False)
+    """HMAC key signing the request state of input-required results; the same in every worker and replica."""
+    confirm_ttl_seconds: int = 300
+    """How long a person has to answer a confirmation."""
     """Tool groups to serve (MCP_TOOLSETS; default all): fewer tools, a smaller catalogue in every
     model context."""
     kube_timeout_seconds: float = 10.0
@@ -244,6 +252,9 @@ class Settings:
             read_only_contexts=_contexts(env, "MCP_READ_ONLY_CONTEXTS", wildcard=False),
             context_namespaces=_context_namespaces(env, "MCP_CONTEXT_NAMESPACES"),
             toolsets=_toolsets(env, "MCP_TOOLSETS"),
+            confirm_mode=_choice(env, "MCP_CONFIRM", "argument", CONFIRM_MODES),
+            request_state_key=_secret(env, "MCP_REQUEST_STATE_KEY"),
+            confirm_ttl_seconds=_int(env, "MCP_CONFIRM_TTL_SECONDS", 300, minimum=1, maximum=3600),
             kube_timeout_seconds=_float(env, "KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=120.0),
             log_level=_choice(env, "LOG_LEVEL", "INFO", _LOG_LEVELS, upper=True),
             log_format=_choice(env, "LOG_FORMAT", "json", _LOG_FORMATS),
@@ -285,6 +296,11 @@ class Settings:
             # Impersonating "anonymous" would run every call as one shared identity: refuse.
             raise SettingsError("OIDC_ISSUER", "to be set: KUBE_IMPERSONATE maps each token's claims to a Kubernetes user")
         self._check_exchange()
+        if self.confirm_mode != "argument" and not self.request_state_key:
+            raise SettingsError("MCP_REQUEST_STATE_KEY", f"a signing key (or MCP_REQUEST_STATE_KEY_FILE) of at least "
+                                f"32 characters with MCP_CONFIRM={self.confirm_mode}, the same in every worker and replica")
+        if self.request_state_key and len(self.request_state_key) < 32:
+            raise SettingsError("MCP_REQUEST_STATE_KEY", "at least 32 characters (value not shown)")
         if not self.kube_contexts:
             for name, value in (("MCP_READ_ONLY_CONTEXTS", self.read_only_contexts),
                                 ("MCP_CONTEXT_NAMESPACES", self.context_namespaces)):

@@ -63,6 +63,10 @@ def rpc(method: str, params: dict[str, Any] | None = None, *, modern: bool = Fal
         headers.update({"MCP-Protocol-Version": MODERN, "Mcp-Method": method})
         if method == "tools/call":
             headers["Mcp-Name"] = params["name"]
+            # Arguments annotated x-mcp-header travel as headers too (the server checks they agree).
+            for argument, header in (("namespace", "Mcp-Param-Namespace"), ("context", "Mcp-Param-Context")):
+                if argument in (params.get("arguments") or {}):
+                    headers[header] = str(params["arguments"][argument])
     else:
         headers["MCP-Protocol-Version"] = LEGACY
     return json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}), headers

@@ -55,7 +55,9 @@ from app.protocol.versions import (
     negotiate_handshake,
 )
 from app.tools import completions, mcp_resources, prompts
+from app.protocol.confirmations import PersonConfirmations
 from app.tools.access_policy import ToolPolicy
+from app.tools.confirmation import PersonConfirmationNeeded
 from app.tools.context import ToolContext
 from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
 from app.tools.registry import Registry
@@ -134,8 +136,10 @@ class ServerIdentity:
 class McpServer:
     """Answers one JSON-RPC message at a time; holds no per-client state."""
 
-    def __init__(self, registry: Registry, identity: ServerIdentity, policy: ToolPolicy) -> None:
+    def __init__(self, registry: Registry, identity: ServerIdentity, policy: ToolPolicy,
+                 confirmations: PersonConfirmations) -> None:
         self._registry = registry
+        self._confirmations = confirmations
         self._prompts = prompts.served_prompts(registry.names)
         self._policy = policy
         self._identity = identity
@@ -357,10 +361,17 @@ class McpServer:
             })
             metrics.TOOL_CALLS.labels(tool=spec.name, outcome="insufficient_scope").inc()
             raise InsufficientScope(spec.name, self._policy.scopes_needed(spec), message.id)
+        ctx, refused = self._confirmations.for_call(params, version, ctx, params.get("name"), arguments, message.id)
         try:
+            if refused is not None:  # the person declined or cancelled: the tool does not run
+                outcome = "declined"
+                return refused
             result = self._registry.call(params["name"], params.get("arguments"), ctx)
             outcome = "error" if result.get("isError") else "ok"
             return result
+        except PersonConfirmationNeeded as need:
+            outcome = "input_required"
+            return self._confirmations.ask(need, ctx, params["name"], arguments)
         except UnknownToolError as exc:
             raise invalid_params(str(exc), message.id) from None
         finally:
@@ -376,6 +387,8 @@ class McpServer:
                 "namespace": arguments.get("namespace"), "context": _context_of(arguments, ctx), "outcome": outcome,
                 "duration_ms": round(seconds * 1000, 1),
                 "impersonated": ctx.kube.runs_as if ctx.settings.kube_impersonate else None,
+                # Who allowed a destructive change, and how: "person" (elicitation) or "argument" (confirm).
+                "confirmed_by": ctx.confirmation.record.how, "confirmed": ctx.confirmation.record.action,
                 # As the API server authenticated the caller (impersonation, or the exchanged token).
                 "kube_user": ctx.kube.runs_as,
             })

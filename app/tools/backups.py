@@ -347,7 +347,7 @@ def _what_happens_to_the_data(backup: dict[str, Any], cluster: dict[str, Any] | 
 
 def _backup_delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    require_confirmation(args, name, f"delete backup {name!r}")
+    require_confirmation(ctx, args, name, f"delete backup {name!r}")
     dry_run = args["dry_run"]
     kube = ctx.kube
     backup = get_backup_or_explain(ctx, namespace, name)
@@ -579,7 +579,7 @@ SCHEDULED_BACKUP_RESUME = ToolSpec(
 
 def _scheduled_delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    require_confirmation(args, name, f"delete scheduled backup {name!r}")
+    require_confirmation(ctx, args, name, f"delete scheduled backup {name!r}")
     dry_run = args["dry_run"]
     kube = ctx.kube
     scheduled = _get_scheduled(ctx, namespace, name)

@@ -535,13 +535,18 @@ CLUSTER_RESIZE_STORAGE = ToolSpec(
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    require_confirmation(args, name, f"delete cluster {name!r}")
     dry_run = args["dry_run"]
     kube = ctx.kube
     cluster = get_cluster_or_explain(ctx, namespace, name)
     # Only secrets this server created, recorded on the Cluster by name: deleting needs no
     # right to list or read secrets, and the operator's own (app, superuser, CA) are untouched.
     ours = cnpg.created_secrets(cluster)
+    # Read first (nothing changes before the gate), so the question names everything that goes.
+    also = f" and the {len(ours)} Secret(s) this server created for it" if ours else ""
+    instances = (cluster.get("spec") or {}).get("instances")
+    what = f"delete cluster {name!r} in namespace {namespace!r}" + (f" ({instances} instance(s), their volumes and "
+                                                                     "services)" if instances else "") + also
+    require_confirmation(ctx, args, name, ("check (dry run) whether it can " if dry_run else "") + what)
     kube.delete(cnpg.CLUSTER, namespace, name, dry_run=dry_run)
     removed = []
     for secret in ours:

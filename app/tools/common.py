@@ -12,7 +12,10 @@ from app.tools.errors import ToolError
 # These three appear in most of the 40 tools, so every word in them is paid ~30 times in each
 # model context: the property name and the pattern already say what they are, the words stay short.
 # DNS-1123 label: what Kubernetes accepts for namespaces; cluster names are also pod-name prefixes.
-NAMESPACE = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+# x-mcp-header: 2026-07-28 clients repeat the value as the Mcp-Param-Namespace header, so a gateway can
+# route or authorize on it without reading the body; the server checks the two agree.
+NAMESPACE = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63,
+             "x-mcp-header": "Namespace"}
 CLUSTER_NAME = {
     "type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$", "maxLength": 50,
     "description": "CloudNativePG Cluster name",
@@ -73,10 +76,10 @@ def confirmation(description: str) -> dict[str, Any]:
     return {"type": "string", "maxLength": 253, "description": description}
 
 
-def require_confirmation(args: dict[str, Any], target: str, action: str) -> None:
-    """Destructive tools act only when `confirm` repeats the exact target name."""
-    if args.get("confirm") != target:
-        raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")
+def require_confirmation(ctx: ToolContext, args: dict[str, Any], target: str, action: str) -> None:
+    """Destructive tools act only once confirmed: `confirm` repeating the exact target name, or a person
+    asked through the client (MCP_CONFIRM, app/tools/confirmation.py). Call it before any change."""
+    ctx.confirmation.require(args, target, action)
 
 
 def missing_namespace(kube: KubeSession, namespace: str) -> ToolError:

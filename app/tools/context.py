@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from app.identity import Principal
 from app.kube import KubeContexts, KubeSession
 from app.settings import Settings
+from app.tools.confirmation import Confirmation
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class ToolContext:
     settings: Settings
     kube: KubeSession
     """Which cluster, as whom, and where: every Kubernetes call of the handler goes through it."""
+    confirmation: Confirmation = field(default_factory=Confirmation)
+    """Who confirms destructive changes in this call (set by the protocol layer for tools/call)."""
 
     def in_context(self, name: str) -> ToolContext:
         """The same call aimed at another allowed kubeconfig context (the `context` argument).

@@ -284,7 +284,7 @@ DATABASE_CREATE = ToolSpec(
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name, mode = args["namespace"], args["name"], args["mode"]
     verb = "drop the database of" if mode == "drop" else "delete"
-    require_confirmation(args, name, f"{verb} Database object {name!r}")
+    require_confirmation(ctx, args, name, f"{verb} Database object {name!r}")
     dry_run = args["dry_run"]
     kube = ctx.kube
     database = _get_database(ctx, namespace, name)

@@ -100,7 +100,7 @@ def _switchover_objections(status: dict[str, Any], pod: dict[str, Any]) -> list[
 def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     pod_name = _instance(name, args["instance"])
-    require_confirmation(args, pod_name, f"switch cluster {name!r} over to {pod_name!r}")
+    require_confirmation(ctx, args, pod_name, f"switch cluster {name!r} over to {pod_name!r}")
     force, dry_run = bool(args.get("force", False)), args["dry_run"]
     cluster = get_cluster_or_explain(ctx, namespace, name)
     status = _status(cluster)
@@ -161,7 +161,7 @@ def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     kube = ctx.kube
     base = {"name": name, "namespace": namespace, "dry_run": dry_run}
     if args.get("instance") is None:
-        require_confirmation(args, name, f"restart every instance of cluster {name!r}")
+        require_confirmation(ctx, args, name, f"restart every instance of cluster {name!r}")
         get_cluster_or_explain(ctx, namespace, name)
         patch = {ops.ANNOTATION_RESTARTED_AT: ops.rfc3339_now()}
         ops.annotate_cluster(kube, namespace, name, patch, dry_run=dry_run)
@@ -169,7 +169,7 @@ def _restart(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
                 "note": "The operator restarts the replicas one by one, then the primary as "
                         "spec.primaryUpdateMethod says (switchover or in-place restart)."}
     pod_name = _instance(name, args["instance"])
-    require_confirmation(args, pod_name, f"restart instance {pod_name!r} of cluster {name!r}")
+    require_confirmation(ctx, args, pod_name, f"restart instance {pod_name!r} of cluster {name!r}")
     cluster = get_cluster_or_explain(ctx, namespace, name)
     if _status(cluster).get("currentPrimary") == pod_name:
         patched = _status(ops.request_primary_restart(kube, namespace, name, dry_run=dry_run))
@@ -244,7 +244,7 @@ CLUSTER_RELOAD = ToolSpec(
 def _set_hibernation(args: dict[str, Any], ctx: ToolContext, value: str) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     if value == "on":
-        require_confirmation(args, name, f"hibernate cluster {name!r}")
+        require_confirmation(ctx, args, name, f"hibernate cluster {name!r}")
     dry_run = args["dry_run"]
     previous = _annotation(get_cluster_or_explain(ctx, namespace, name), ops.ANNOTATION_HIBERNATION)
     if value == "on" and previous == "on":
@@ -324,7 +324,7 @@ def _fence(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     target = _instance(name, args["instance"])
     what = "every instance" if target == ops.FENCE_ALL else repr(target)
-    require_confirmation(args, target, f"fence {what} of cluster {name!r}")
+    require_confirmation(ctx, args, target, f"fence {what} of cluster {name!r}")
     cluster = get_cluster_or_explain(ctx, namespace, name)
     if target != ops.FENCE_ALL and target not in (_status(cluster).get("instanceNames") or []):
         raise ToolError(f"{target!r} is not an instance of cluster {name!r}; {_known_instances(cluster)}")
@@ -403,7 +403,7 @@ def _maintenance(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     in_progress, reuse_pvc = bool(args["in_progress"]), bool(args.get("reuse_pvc", False))
     if in_progress:
-        require_confirmation(args, name, f"start a node maintenance window for cluster {name!r}")
+        require_confirmation(ctx, args, name, f"start a node maintenance window for cluster {name!r}")
     dry_run = args["dry_run"]
     window = (get_cluster_or_explain(ctx, namespace, name).get("spec", {}).get("nodeMaintenanceWindow")) or {}
     patched = ops.set_maintenance_window(ctx.kube, namespace, name, in_progress=in_progress, reuse_pvc=reuse_pvc,

@@ -281,7 +281,7 @@ POOLER_SCALE = ToolSpec(
 
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
-    require_confirmation(args, name, f"delete pooler {name!r}")
+    require_confirmation(ctx, args, name, f"delete pooler {name!r}")
     dry_run = args["dry_run"]
     pooler = _get_pooler(ctx, namespace, name)
     ctx.kube.delete(cnpg.POOLER, namespace, name, dry_run=dry_run)

@@ -27,6 +27,7 @@ from jsonschema.validators import Draft202012Validator
 
 from app.kube import ContextPolicy
 from app.tools.context import ToolContext
+from app.tools.confirmation import ARGUMENT, PERSON_ONLY, PersonConfirmationNeeded
 from app.tools.errors import DOMAIN_ERRORS, ToolError, UnknownToolError
 from app.tools.schema_check import SchemaCheck
 from app.tools.spec import PROJECT_NAME_RE, TOOL_NAME_RE, ToolSpec
@@ -44,6 +45,7 @@ class _Entry:
 
 
 CONTEXT, ALL_CONTEXTS = "context", "all_contexts"
+CONFIRM = "confirm"
 
 
 class Registry:
@@ -56,7 +58,7 @@ class Registry:
     """
 
     def __init__(self, specs: Iterable[ToolSpec], contexts: Sequence[ContextPolicy] = (),
-                 default_context: str | None = None) -> None:
+                 default_context: str | None = None, confirm_mode: str = ARGUMENT) -> None:
         self._contexts = tuple(c for c in contexts if c.name is not None)
         self._writable = [c.name for c in self._contexts if not c.read_only]
         everything_read_only = bool(contexts) and all(c.read_only for c in contexts)
@@ -68,6 +70,7 @@ class Registry:
             if everything_read_only and not spec.hints.read_only:
                 continue
             declared = _with_contexts(spec, self._contexts, default_context) if self._contexts else spec
+            declared = _with_confirmation(declared, confirm_mode)
             self._entries[spec.name] = _Entry(
                 spec=declared,
                 wire=_wire_tool(declared),
@@ -124,6 +127,8 @@ class Registry:
         except DOMAIN_ERRORS as exc:
             log.info("tool %s failed: %s", name, exc, extra={"request_id": ctx.request_id})
             return error_result(str(exc))
+        except PersonConfirmationNeeded:
+            raise  # nothing changed yet: the protocol layer asks the person (an input-required result)
         except Exception:
             # The one catch-all for handlers: the traceback goes to the log, the
             # model gets a message it can act on, never the exception text.
@@ -186,7 +191,8 @@ def _with_contexts(spec: ToolSpec, contexts: Sequence[ContextPolicy], default: s
     if read_only and not spec.hints.read_only:
         description += f" Read-only contexts ({', '.join(read_only)}) are not offered: this tool changes things."
     properties = dict(spec.input_schema.get("properties") or {})
-    properties[CONTEXT] = {"type": "string", "enum": names, "description": description}
+    # x-mcp-header: 2026-07-28 clients repeat it as Mcp-Param-Context, so a gateway can route on the cluster.
+    properties[CONTEXT] = {"type": "string", "enum": names, "description": description, "x-mcp-header": "Context"}
     if spec.lists_across_contexts:
         properties[ALL_CONTEXTS] = {
             "type": "boolean", "default": False,
@@ -198,6 +204,22 @@ def _with_contexts(spec: ToolSpec, contexts: Sequence[ContextPolicy], default: s
                         "description": "The kubeconfig context the answer is from (null: several)"}
     return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties},
                                output_schema={**spec.output_schema, "properties": outputs})
+
+
+def _with_confirmation(spec: ToolSpec, mode: str) -> ToolSpec:
+    """The `confirm` argument as MCP_CONFIRM serves it: required (argument), optional because a person is
+    asked where the client can (person), or gone because only a person may confirm (person-only)."""
+    properties = dict(spec.input_schema.get("properties") or {})
+    if mode == ARGUMENT or CONFIRM not in properties:
+        return spec
+    required = [name for name in spec.input_schema.get("required", []) if name != CONFIRM]
+    if mode == PERSON_ONLY:
+        del properties[CONFIRM]
+    else:
+        properties[CONFIRM] = {**properties[CONFIRM], "description": properties[CONFIRM].get("description", "")
+                               + " Only needed when the client cannot ask its user: clients with form elicitation "
+                               "(protocol 2026-07-28) are asked to let the person confirm instead."}
+    return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties, "required": required})
 
 
 def error_result(message: str) -> dict[str, Any]:

@@ -431,7 +431,7 @@ ROLE_UPDATE = ToolSpec(
 def _delete(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     role = args["name"]
     _check_role_name(role)
-    require_confirmation(args, role, f"delete role {role!r}")
+    require_confirmation(ctx, args, role, f"delete role {role!r}")
     remove = bool(args.get("remove_from_spec", False))
     namespace, name, cluster = _where(args, ctx)
     dry_run = args["dry_run"]

@@ -359,7 +359,10 @@ def test_delete_needs_the_name_repeated(tools: ToolCaller, admin_api, namespace:
 
     message = tools.error("cluster_delete", name="pg", namespace=namespace, confirm="pg2")
 
-    assert message == "To delete cluster 'pg', repeat 'pg' exactly in confirm"
+    # What will go is named, so a person reading the refusal (or the question, MCP_CONFIRM=person) knows.
+    assert message.startswith(f"To delete cluster 'pg' in namespace {namespace!r} (")
+    assert "instance(s), their volumes and services)" in message
+    assert message.endswith(", repeat 'pg' exactly in confirm")
     assert _cluster_names(admin_api, namespace) == ["pg"]
 
 
