@@ -28,6 +28,9 @@ SCENARIOS = [
     ("2026-07-28", "tools-list"),
     ("2026-07-28", "server-stateless"),
     ("2026-07-28", "http-header-validation"),
+    # The product's tools annotate `namespace` (and `context`) with x-mcp-header: the suite checks the
+    # Mcp-Param-* validation on them (Base64 sentinel, mismatch, a missing header).
+    ("2026-07-28", "http-custom-header-server-validation"),
     ("2026-07-28", "dns-rebinding-protection"),
     ("2026-07-28", "input-required-result-unsupported-methods"),
     ("2026-07-28", "input-required-result-validate-input"),
