@@ -66,3 +66,20 @@ class Confirmation:
         if args.get("confirm") != target:
             raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")
         self.record.how, self.record.action = ARGUMENT, action
+
+    def require_override(self, target: str, action: str) -> None:
+        """For a tool whose `force` argument overrides a safety objection: with MCP_CONFIRM=person* the
+        person must also allow the override; otherwise `force` itself is the (model's) confirmation.
+
+        Raises:
+            PersonConfirmationNeeded, ToolError: as `require`.
+        """
+        if self.by_person:
+            self.record.how, self.record.action = PERSON, action
+            return
+        if self.mode != ARGUMENT and self.can_elicit:
+            raise PersonConfirmationNeeded(action, target)
+        if self.mode == PERSON_ONLY:
+            raise ToolError(f"To {action}, a person must confirm it, and this client cannot ask one (MCP_CONFIRM="
+                            "person-only needs protocol 2026-07-28 with form elicitation); leave force unset")
+        self.record.how, self.record.action = ARGUMENT, action

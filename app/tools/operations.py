@@ -100,7 +100,6 @@ def _switchover_objections(status: dict[str, Any], pod: dict[str, Any]) -> list[
 def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     namespace, name = args["namespace"], args["name"]
     pod_name = _instance(name, args["instance"])
-    require_confirmation(ctx, args, pod_name, f"switch cluster {name!r} over to {pod_name!r}")
     force, dry_run = bool(args.get("force", False)), args["dry_run"]
     cluster = get_cluster_or_explain(ctx, namespace, name)
     status = _status(cluster)
@@ -119,6 +118,9 @@ def _switchover(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
             f"Refusing to switch over to {pod_name}: {'; '.join(objections)}. Pick a ready replica "
             "(see cluster_get), or set force=true to promote it anyway."
         )
+    # Confirmed once the objections are known (only reads so far), so the question names what force overrides.
+    overriding = f", overriding: {'; '.join(objections)}" if objections else ""
+    require_confirmation(ctx, args, pod_name, f"switch cluster {name!r} over to {pod_name!r}{overriding}")
     patched = _status(ops.request_switchover(ctx.kube, namespace, name, pod_name, dry_run=dry_run))
     return {**result, "changed": True, "overridden": objections, "phase": patched.get("phase"),
             "phase_reason": patched.get("phaseReason"),

@@ -146,6 +146,9 @@ def _recovery_from_backup(ctx: ToolContext, args: dict[str, Any],
                 "restore from a completed backup (backup_list), or set force to create the cluster anyway "
                 "(the operator waits until the backup completes)"
             )
+        ctx.confirmation.require_override(args["name"], f"create cluster {args['name']!r} in namespace "
+                                          f"{namespace!r} from backup {args['backup']!r}, which is {phase!r}, "
+                                          "not completed")
         warnings.append(f"Backup {args['backup']!r} is {phase!r}: the operator starts the recovery only once it "
                         "is completed.")
     if args.get("target_time") and backup_method(backup) == SNAPSHOT:

@@ -45,9 +45,26 @@ THING_DELETE = ToolSpec(
 )
 
 
+def _restore(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    if args.get("force"):  # like cluster_restore from a backup that is not completed
+        ctx.confirmation.require_override(args["name"], f"restore {args['name']!r} from an unfinished backup")
+    return {"deleted": args["name"], "confirmed_by": ctx.confirmation.record.how}
+
+
+THING_RESTORE = ToolSpec(
+    name="thing_restore", title="Restore a thing", description="Restores a thing (test tool).",
+    input_schema={"type": "object", "additionalProperties": False, "required": ["name"],
+                  "properties": {"name": {"type": "string"}, "force": {"type": "boolean", "default": False}}},
+    output_schema=THING_DELETE.output_schema,
+    hints=ToolHints(read_only=False, destructive=False, idempotent=False, open_world=False),
+    handler=_restore,
+)
+FORCED = {"name": "thing_restore", "arguments": {"name": "pg-new", "force": True}}
+
+
 def _client(mode: str, **env: str) -> FlaskClient:
     settings = Settings.from_env({"MCP_CONFIRM": mode, "MCP_REQUEST_STATE_KEY": KEY, **env})
-    return create_app(settings, registry=Registry([THING_DELETE])).test_client()
+    return create_app(settings, registry=Registry([THING_DELETE, THING_RESTORE])).test_client()
 
 
 def _call(client: FlaskClient, params: dict[str, Any], caps: dict[str, Any] | None = None,
@@ -205,3 +222,24 @@ def test_confirmation_settings_fail_closed(env: dict[str, str], variable: str) -
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
     assert caught.value.variable == variable and "short" not in str(caught.value)
+
+
+def test_force_overriding_a_safety_objection_asks_the_person_too() -> None:
+    client = _client("person")
+    unforced = _call(client, {"name": "thing_restore", "arguments": {"name": "pg-new"}})["result"]
+    asked = _asked(client, FORCED)
+    allowed = _call(client, {**FORCED, "requestState": asked["requestState"], "inputResponses": _answer("accept")})
+
+    assert unforced["structuredContent"]["confirmed_by"] is None  # nothing overridden, nothing to confirm
+    assert "restore 'pg-new' from an unfinished backup" in asked["inputRequests"]["confirm"]["params"]["message"]
+    assert allowed["result"]["structuredContent"]["confirmed_by"] == "person"
+
+
+def test_force_is_the_confirmation_where_no_person_can_be_asked() -> None:
+    argument = _call(_client("argument"), FORCED)["result"]
+    not_eliciting = _call(_client("person"), FORCED, {})["result"]
+    person_only = _call(_client("person-only"), FORCED, {})["result"]
+
+    assert argument["structuredContent"]["confirmed_by"] == "argument"
+    assert not_eliciting["structuredContent"]["confirmed_by"] == "argument"
+    assert person_only["isError"] is True and "a person must confirm it" in person_only["content"][0]["text"]
