@@ -15,6 +15,7 @@ from app.auth.registration import RegistrationProxy, build_proxy
 from app.kube import KubeContexts
 from app.logs import configure_logging
 from app.protocol.confirmations import PersonConfirmations
+from app.protocol.providers import ContentProvider
 from app.protocol.server import McpServer, ServerIdentity
 from app.settings import SERVICE_NAME, Settings
 from app.tools.access_policy import ToolPolicy
@@ -58,8 +59,12 @@ def create_app(
     *,
     log_stream: TextIO | None = None,
     serve_http: bool = True,
+    content: ContentProvider | None = None,
 ) -> Flask:
     """Build the WSGI app. Reads the environment only when `settings` is not given.
+
+    `content` serves extra resources and prompts next to the product's (app/protocol/providers.py);
+    the product passes none, a test app serves the conformance suite's fixtures with it.
 
     Raises:
         SettingsError: a setting is invalid (the message names it).
@@ -91,6 +96,7 @@ def create_app(
             ),
             ToolPolicy(settings),
             PersonConfirmations(settings),
+            content,
         ),
         kube=contexts,
         verifier=verifier,

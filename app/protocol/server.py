@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import mcp_types as t
@@ -32,6 +32,7 @@ from mcp_types.jsonrpc import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
     PARSE_ERROR,
     UNSUPPORTED_PROTOCOL_VERSION,
 )
@@ -56,11 +57,13 @@ from app.protocol.versions import (
 )
 from app.tools import completions, mcp_resources, prompts
 from app.protocol.confirmations import PersonConfirmations
+from app.protocol.providers import ContentProvider, InvalidArguments
 from app.tools.access_policy import ToolPolicy
 from app.tools.confirmation import PersonConfirmationNeeded
 from app.tools.context import ToolContext
 from app.tools.errors import DOMAIN_ERRORS, UnknownToolError
-from app.tools.registry import Registry
+from app.tools.input_rounds import InputRequired, InputRound, InvalidInputRound, MissingClientCapability
+from app.tools.registry import Registry, error_result
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("cnpg_mcp.audit")
@@ -137,8 +140,10 @@ class McpServer:
     """Answers one JSON-RPC message at a time; holds no per-client state."""
 
     def __init__(self, registry: Registry, identity: ServerIdentity, policy: ToolPolicy,
-                 confirmations: PersonConfirmations) -> None:
+                 confirmations: PersonConfirmations, content: ContentProvider | None = None) -> None:
         self._registry = registry
+        self._content = content or ContentProvider()
+        """Extra resources and prompts next to the product's (none in the product; see providers.py)."""
         self._confirmations = confirmations
         self._prompts = prompts.served_prompts(registry.names)
         self._policy = policy
@@ -361,17 +366,30 @@ class McpServer:
             })
             metrics.TOOL_CALLS.labels(tool=spec.name, outcome="insufficient_scope").inc()
             raise InsufficientScope(spec.name, self._policy.scopes_needed(spec), message.id)
-        ctx, refused = self._confirmations.for_call(params, version, ctx, params.get("name"), arguments, message.id)
+        if spec is not None and spec.input_rounds:
+            # The tool runs its own input rounds: it gets what came back; the confirmation path stays out.
+            ctx, refused = replace(ctx, input_round=_input_round(params, version, message.id, strict=True)), None
+        else:
+            ctx, refused = self._confirmations.for_call(params, version, ctx, params.get("name"), arguments,
+                                                        message.id)
         try:
             if refused is not None:  # the person declined or cancelled: the tool does not run
                 outcome = "declined"
                 return refused
-            result = self._registry.call(params["name"], params.get("arguments"), ctx)
-            outcome = "error" if result.get("isError") else "ok"
+            try:
+                result = self._input_rounds(message, version, self._registry.call, params["name"],
+                                            params.get("arguments"), ctx)
+            except _NeedsModern as exc:
+                result = error_result(str(exc))
+            outcome = "input_required" if result.get("resultType") == "input_required" else (
+                "error" if result.get("isError") else "ok")
             return result
         except PersonConfirmationNeeded as need:
             outcome = "input_required"
             return self._confirmations.ask(need, ctx, params["name"], arguments)
+        except ProtocolError:
+            outcome = "refused"  # input responses, a request state or a capability the call cannot use
+            raise
         except UnknownToolError as exc:
             raise invalid_params(str(exc), message.id) from None
         finally:
@@ -401,18 +419,52 @@ class McpServer:
             result.update(ttlMs=ttl_ms, cacheScope="private")
         return result
 
+    def _input_rounds(self, message: Message, version: str, fn: Callable[..., T], *args: Any) -> T | dict[str, Any]:
+        """Call a handler that may run input rounds (app/tools/input_rounds.py); its input-required
+        result is returned as is (2026-07-28), its other signals become the protocol's errors.
+
+        Raises:
+            ProtocolError: -32021 for a client capability the request needs, -32602 for input responses
+                or a request state the handler cannot use.
+            _NeedsModern: an input round or capability in the handshake era (the caller decides the answer).
+        """
+        modern = version in MODERN_VERSIONS
+        try:
+            return fn(*args)
+        except InputRequired as need:
+            if not modern:
+                raise _NeedsModern(
+                    "This request needs an answer from the client (an input-required result), which only protocol "
+                    "2026-07-28 carries: a stateless server sends no requests to the client in the handshake era."
+                ) from None
+            return need.result()
+        except MissingClientCapability as exc:
+            if not modern:
+                raise _NeedsModern(f"{exc} (declared per request in protocol 2026-07-28)") from None
+            raise ProtocolError(MISSING_REQUIRED_CLIENT_CAPABILITY, str(exc),
+                                data={"requiredCapabilities": exc.required}, request_id=message.id) from None
+        except InvalidInputRound as exc:
+            raise invalid_params(str(exc), message.id) from None
+
     def _resources_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        listed = _content_call(message.id, mcp_resources.list_resources, ctx)
+        listed = _content_call(message.id, mcp_resources.list_resources, ctx) + self._content.resources(ctx)
         return self._cacheable({"resources": listed}, version, 5_000)
 
     def _resource_templates_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        return self._cacheable({"resourceTemplates": mcp_resources.templates(ctx)}, version, _TOOL_LIST_TTL_MS)
+        listed = mcp_resources.templates(ctx) + self._content.resource_templates(ctx)
+        return self._cacheable({"resourceTemplates": listed}, version, _TOOL_LIST_TTL_MS)
 
     def _resources_read(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         uri = (message.params or {})["uri"]
+        ctx = replace(ctx, input_round=_input_round(message.params or {}, version, message.id))
         try:
+            extra = self._provided(message, version, self._content.read_resource, uri, ctx)
+            if isinstance(extra, dict):  # an input-required result
+                return extra
+            if extra is not None:
+                return self._cacheable({"contents": extra}, version, 5_000)
             contents = _content_call(message.id, mcp_resources.read_resource, uri, ctx)
         except mcp_resources.ResourceNotFound as exc:
             # 2025-11-25 names a dedicated code; 2026-07-28 (SEP-2164) folds it into -32602 with the URI.
@@ -422,12 +474,17 @@ class McpServer:
 
     def _prompts_list(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         self._no_cursor(message)
-        return self._cacheable({"prompts": prompts.list_prompts(ctx, self._prompts)}, version, _TOOL_LIST_TTL_MS)
+        listed = prompts.list_prompts(ctx, self._prompts) + self._content.prompts(ctx)
+        return self._cacheable({"prompts": listed}, version, _TOOL_LIST_TTL_MS)
 
     def _prompts_get(self, message: Message, version: str, ctx: ToolContext) -> dict[str, Any]:
         params = message.params or {}
+        ctx = replace(ctx, input_round=_input_round(params, version, message.id))
         try:
             arguments = dict(params.get("arguments") or {})
+            extra = self._provided(message, version, self._content.get_prompt, params["name"], arguments, ctx)
+            if extra is not None:
+                return extra
             return _content_call(message.id, prompts.get_prompt, params["name"], arguments, ctx, self._registry.call,
                                  self._prompts)
         except prompts.UnknownPrompt as exc:
@@ -441,6 +498,15 @@ class McpServer:
             message.id, completions.complete, argument["name"], argument.get("value", ""), context, ctx
         )
         return {"completion": completion}
+
+    def _provided(self, message: Message, version: str, fn: Callable[..., T], *args: Any) -> T | dict[str, Any]:
+        """A content provider's answer (None: not the provider's), with its input rounds and argument errors."""
+        try:
+            return self._input_rounds(message, version, _content_call, message.id, fn, *args)
+        except _NeedsModern as exc:
+            raise invalid_params(str(exc), message.id) from None
+        except InvalidArguments as exc:
+            raise invalid_params(str(exc), message.id) from None
 
     def _no_cursor(self, message: Message) -> None:
         if (message.params or {}).get("cursor") is not None:
@@ -468,6 +534,37 @@ def _content_call(request_id: RequestId | None, fn: Callable[..., T], *args: Any
         return fn(*args)
     except DOMAIN_ERRORS as exc:
         raise ProtocolError(KUBERNETES_ERROR, str(exc), request_id=request_id) from None
+
+
+class _NeedsModern(Exception):
+    """A handler asked for an input round or a declared capability in the handshake era."""
+
+
+def _input_round(params: Mapping[str, Any], version: str, request_id: RequestId | None, *,
+                 strict: bool = False) -> InputRound:
+    """What a handler with its own input rounds gets from the request (nothing in the handshake era).
+
+    `strict` (a tool declared with `input_rounds`): malformed fields are refused; otherwise (resources and
+    prompts, which the product serves too and which never looked at these fields) they are left out.
+
+    Raises:
+        ProtocolError: strict only, -32602 for `inputResponses` that is not an object or a `requestState`
+            that is not a string.
+    """
+    if version not in MODERN_VERSIONS:
+        return InputRound()
+    responses, state = params.get("inputResponses"), params.get("requestState")
+    if strict and "inputResponses" in params and not isinstance(responses, dict):
+        raise invalid_params("inputResponses must be an object mapping each inputRequests key to its answer",
+                             request_id)
+    if strict and "requestState" in params and not isinstance(state, str):
+        raise invalid_params("requestState must be the string this server returned", request_id)
+    responses = responses if isinstance(responses, dict) else None
+    state = state if isinstance(state, str) else None
+    meta = params.get("_meta")
+    capabilities = meta.get(t.CLIENT_CAPABILITIES_META_KEY) if isinstance(meta, dict) else None
+    return InputRound(modern=True, responses=responses, request_state=state,
+                      client_capabilities=dict(capabilities) if isinstance(capabilities, dict) else {})
 
 
 def _context_of(arguments: dict[str, Any], ctx: ToolContext) -> str | None:

@@ -8,6 +8,7 @@ from app.identity import Principal
 from app.kube import KubeContexts, KubeSession
 from app.settings import Settings
 from app.tools.confirmation import Confirmation
+from app.tools.input_rounds import InputRound
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class ToolContext:
     """Which cluster, as whom, and where: every Kubernetes call of the handler goes through it."""
     confirmation: Confirmation = field(default_factory=Confirmation)
     """Who confirms destructive changes in this call (set by the protocol layer for tools/call)."""
+    input_round: InputRound = field(default_factory=InputRound)
+    """What the client sent back for a handler's own input rounds (app/tools/input_rounds.py): set by the
+    protocol layer only for tools declared with `input_rounds` and for extra content providers."""
 
     def in_context(self, name: str) -> ToolContext:
         """The same call aimed at another allowed kubeconfig context (the `context` argument).

@@ -29,6 +29,7 @@ from app.kube import ContextPolicy
 from app.tools.context import ToolContext
 from app.tools.confirmation import ARGUMENT, PERSON_ONLY, PersonConfirmationNeeded
 from app.tools.errors import DOMAIN_ERRORS, ToolError, UnknownToolError
+from app.tools.input_rounds import InputRequired, InvalidInputRound, MissingClientCapability
 from app.tools.schema_check import SchemaCheck
 from app.tools.spec import PROJECT_NAME_RE, TOOL_NAME_RE, ToolSpec
 
@@ -41,7 +42,8 @@ class _Entry:
     wire: dict[str, Any]
     """The `tools/list` entry, built once."""
     check_input: SchemaCheck
-    check_output: SchemaCheck
+    check_output: SchemaCheck | None
+    """None for a tool that builds its own content (no output schema)."""
 
 
 CONTEXT, ALL_CONTEXTS = "context", "all_contexts"
@@ -75,7 +77,7 @@ class Registry:
                 spec=declared,
                 wire=_wire_tool(declared),
                 check_input=SchemaCheck(declared.input_schema),
-                check_output=SchemaCheck(declared.output_schema),
+                check_output=SchemaCheck(declared.output_schema) if declared.output_schema is not None else None,
             )
 
     def filtered(self, keep: Callable[[ToolSpec], bool]) -> Registry:
@@ -127,8 +129,8 @@ class Registry:
         except DOMAIN_ERRORS as exc:
             log.info("tool %s failed: %s", name, exc, extra={"request_id": ctx.request_id})
             return error_result(str(exc))
-        except PersonConfirmationNeeded:
-            raise  # nothing changed yet: the protocol layer asks the person (an input-required result)
+        except (PersonConfirmationNeeded, InputRequired, MissingClientCapability, InvalidInputRound):
+            raise  # nothing changed yet: the protocol layer answers (an input-required result or a protocol error)
         except Exception:
             # The one catch-all for handlers: the traceback goes to the log, the
             # model gets a message it can act on, never the exception text.
@@ -137,6 +139,9 @@ class Registry:
                 f"Tool {name!r} failed with an internal error (request id {ctx.request_id}). "
                 "Retrying will not help; report the request id to the server operator."
             )
+        if entry.spec.builds_content:
+            return _own_content(name, structured, ctx)
+        assert entry.check_output is not None
         structured = dict(structured)
         if self._contexts:
             structured.setdefault(CONTEXT, ctx.kube.context)
@@ -199,10 +204,13 @@ def _with_contexts(spec: ToolSpec, contexts: Sequence[ContextPolicy], default: s
             "description": "List in every allowed context at once; a context that cannot be reached is reported "
                            "in `contexts` instead of failing the answer",
         }
+    input_schema = {**spec.input_schema, "properties": properties}
+    if spec.output_schema is None:  # builds its own content: no structured result to name the context in
+        return dataclasses.replace(spec, input_schema=input_schema)
     outputs = dict(spec.output_schema.get("properties") or {})
     outputs[CONTEXT] = {"type": ["string", "null"],
                         "description": "The kubeconfig context the answer is from (null: several)"}
-    return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties},
+    return dataclasses.replace(spec, input_schema=input_schema,
                                output_schema={**spec.output_schema, "properties": outputs})
 
 
@@ -222,6 +230,17 @@ def _with_confirmation(spec: ToolSpec, mode: str) -> ToolSpec:
     return dataclasses.replace(spec, input_schema={**spec.input_schema, "properties": properties, "required": required})
 
 
+def _own_content(name: str, result: Mapping[str, Any], ctx: ToolContext) -> dict[str, Any]:
+    """The CallToolResult a `builds_content` handler returned, checked against the protocol's schema."""
+    try:
+        checked = t.CallToolResult.model_validate({"isError": False, **result})
+    except ValueError as exc:
+        log.error("tool %s returned an invalid CallToolResult: %s", name, exc)
+        return error_result(f"Tool {name!r} produced an invalid result (request id {ctx.request_id}); "
+                            "report the request id to the server operator.")
+    return checked.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
 def error_result(message: str) -> dict[str, Any]:
     """A `CallToolResult` that tells the model what went wrong."""
     return {"content": [{"type": "text", "text": message}], "isError": True}
@@ -233,7 +252,14 @@ def _check_declaration(spec: ToolSpec) -> None:
         raise ValueError(f"tool name {spec.name!r} must be <resource>_<verb> in lower snake case")
     if not spec.title or not spec.description.strip():
         raise ValueError(f"tool {spec.name!r} needs a title and a description")
-    for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
+    if (spec.output_schema is None) != spec.builds_content:
+        raise ValueError(f"tool {spec.name!r}: an output schema is required, and only a tool that builds its own "
+                         "content has none")
+    if spec.input_rounds and spec.hints.destructive:
+        raise ValueError(f"tool {spec.name!r}: a destructive tool asks through the person confirmation, not its "
+                         "own input rounds")
+    schemas = [("input", spec.input_schema)] + ([("output", spec.output_schema)] if spec.output_schema else [])
+    for label, schema in schemas:
         try:
             Draft202012Validator.check_schema(schema)
         except jsonschema.exceptions.SchemaError as exc:
@@ -250,7 +276,7 @@ def _wire_tool(spec: ToolSpec) -> dict[str, Any]:
         title=spec.title,
         description=spec.description,
         input_schema=dict(spec.input_schema),
-        output_schema=dict(spec.output_schema),
+        output_schema=dict(spec.output_schema) if spec.output_schema is not None else None,
         annotations=t.ToolAnnotations(
             title=spec.title,
             read_only_hint=spec.hints.read_only,

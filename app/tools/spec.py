@@ -42,8 +42,17 @@ class ToolSpec:
     title: str
     description: str
     input_schema: Mapping[str, Any]
-    output_schema: Mapping[str, Any]
+    output_schema: Mapping[str, Any] | None
+    """Required, except for a tool that `builds_content` (None there: it returns no structured content)."""
     hints: ToolHints
     handler: Handler
     lists_across_contexts: bool = False
     """Takes `all_contexts` (when the server serves several kubeconfig contexts): one answer for all."""
+    builds_content: bool = False
+    """The handler returns a whole CallToolResult (a `content` list of any block types — image, audio,
+    embedded resources — and `isError`), not a structured dict the registry wraps. Product tools answer
+    structured data; this exists for tools whose answer is not data (the conformance suite's fixtures)."""
+    input_rounds: bool = False
+    """The handler runs its own 2026-07-28 input rounds (app/tools/input_rounds.py): it reads
+    `ctx.input_round` and may raise `InputRequired`. Such a tool bypasses the person-confirmation path,
+    so a tool that changes anything must not set it."""
