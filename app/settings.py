@@ -1,6 +1,6 @@
 """Typed settings, parsed once from the environment at start-up.
 
-Every setting is an environment variable (documented in the README). A wrong
+Every setting is an environment variable (documented in docs/configuration.md). A wrong
 value raises `SettingsError` whose message is one line naming the variable and
 what was expected, so the server refuses to start instead of running half
 configured. No secret has a default.

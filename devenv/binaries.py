@@ -8,13 +8,26 @@ import sys
 import threading
 from pathlib import Path
 
-from devenv.paths import CONTROLPLANE_TOOLS, OPERATOR_TOOLS, cache_dir
+from devenv.paths import CONTROLPLANE_TOOLS, OPERATOR_TOOLS, cache_dir, versions
 
 BUILD_SCRIPT = CONTROLPLANE_TOOLS / "build.sh"
 OPERATOR_BUILD_SCRIPT = OPERATOR_TOOLS / "build.sh"
 CONTROLPLANE_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 # build.sh's exit status when Go is not installed; its stderr then says how to get Go.
 _EXIT_NO_GO = 3
+# Measured on a fresh clone on a 2-core machine (issue 18): `make run` took 7.6 minutes in all, 4 of them
+# building kube-apiserver. Said before a cold build so nobody waits without knowing for how long.
+COLD_BUILD_NOTICE = ("first run: building kube-apiserver, etcd, kube-controller-manager and the CloudNativePG "
+                     "operator from the Go module proxy. On a 2-core machine this took about 8 minutes in all "
+                     "(4 of them for kube-apiserver); it is cached in {cache}, and later starts take seconds.")
+
+
+def cold_build_needed() -> bool:
+    """Whether ensure_binaries/ensure_operator will build (the versioned cache is incomplete)."""
+    pinned = versions()
+    controlplane = cache_dir() / "controlplane" / f"{pinned['KUBERNETES_VERSION']}-{pinned['ETCD_VERSION']}"
+    operator = cache_dir() / "operator" / pinned["CNPG_VERSION"] / "manager"
+    return not operator.exists() or not all((controlplane / name).exists() for name in CONTROLPLANE_BINARIES)
 
 
 def ensure_binaries() -> Path:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devenv.binaries import ensure_binaries, ensure_operator
+from devenv.binaries import COLD_BUILD_NOTICE, cold_build_needed, ensure_binaries, ensure_operator
 from devenv.controlplane import LocalControlPlane
 from devenv.demo import DEMO_CLUSTER, seed_demo
 from devenv.paths import ROOT, cache_dir
@@ -60,6 +60,8 @@ def main(args: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if cold_build_needed():
+        print("cnpg-mcp-server: " + COLD_BUILD_NOTICE.format(cache=cache_dir()), file=sys.stderr, flush=True)
     bin_dir = ensure_binaries()
     ensure_operator()  # built here (once, cached) so its progress shows before the control plane starts
     with LocalControlPlane(bin_dir=bin_dir) as controlplane:
