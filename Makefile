@@ -29,6 +29,11 @@ operator:
 kustomize:
 	tools/kustomize/build.sh >/dev/null
 
+## Build (once, cached in ~/.cache/cnpg-mcp) the pinned Helm used to lint and render deploy/helm in tests.
+.PHONY: helm
+helm:
+	tools/helm/build.sh >/dev/null
+
 ## Fetch (once, cached in ~/.cache/cnpg-mcp/keycloak) the pinned Keycloak the auth tests run.
 keycloak:
 	tools/keycloak/fetch.sh >/dev/null
@@ -53,7 +58,7 @@ stdio: setup
 	@$(BIN)/python -m app.stdio
 
 ## Every test layer: unit, app (Flask test client) and integration (real gunicorn and MCP clients).
-test: setup node-clients controlplane operator kustomize keycloak system-packages
+test: setup node-clients controlplane operator kustomize helm keycloak system-packages
 	$(BIN)/ruff check app bench devenv tests tools wsgi.py gunicorn.conf.py
 	$(BIN)/python -m pytest
 
