@@ -86,11 +86,13 @@ def test_calling_a_tool_without_its_scope_is_a_403_step_up_challenge(idp: LocalI
 
 def test_a_sufficient_scope_reaches_the_tool(idp: LocalIdP) -> None:
     client = _client(idp)
+    # backup_delete checks its confirmation before any Kubernetes call (this app has no cluster), so the
+    # tool's own refusal proves the admin scope let the call through to the handler.
     response = _rpc(client, _token(idp, "openid cnpg:admin"), "tools/call",
-                    {"name": "cluster_delete", "arguments": {"name": "pg", "namespace": "x", "confirm": "nope"}})
+                    {"name": "backup_delete", "arguments": {"name": "pg-1", "namespace": "x", "confirm": "nope"}})
 
     assert response.status_code == 200
-    assert "repeat 'pg' exactly in confirm" in response.get_json()["result"]["content"][0]["text"]
+    assert "repeat 'pg-1' exactly in confirm" in response.get_json()["result"]["content"][0]["text"]
 
 
 def test_stateless_tool_lists_are_private_to_the_caller(idp: LocalIdP) -> None:
