@@ -8,7 +8,6 @@ ${CNPG_MCP_CACHE:-~/.cache/cnpg-mcp}/helm/<version>/helm; later calls return at 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -18,45 +17,24 @@ from typing import Any
 
 import yaml
 
-from devenv.paths import ROOT, cache_dir
+from devenv.paths import ROOT
+from devenv.pinned_tools import ensure_tool, pinned_version
 
-HELM_TOOLS = ROOT / "tools" / "helm"
-BUILD_SCRIPT = HELM_TOOLS / "build.sh"
 CHART = ROOT / "deploy" / "helm" / "cnpg-mcp-server"
-# build.sh's exit status when Go is not installed; its stderr then says how to get Go.
-_EXIT_NO_GO = 3
 
 
 def helm_version() -> str:
-    """HELM_VERSION from tools/helm/versions.env (e.g. v4.3.2)."""
-    for line in (HELM_TOOLS / "versions.env").read_text().splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key == "HELM_VERSION":
-            return value.strip().strip("\"'")
-    raise RuntimeError(f"{HELM_TOOLS / 'versions.env'} has no HELM_VERSION")
+    """The pinned helm version (tools/helm/versions.env)."""
+    return pinned_version("helm")
 
 
 def ensure_helm() -> Path:
-    """Run tools/helm/build.sh (serialised by a lock) and return the helm binary.
+    """The pinned helm binary, built on first use (tools/helm/build.sh, serialised by a lock).
 
     Raises:
         RuntimeError: Go is missing (with build.sh's instructions) or the build failed.
     """
-    lock_path = cache_dir() / "helm" / ".build.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    # build.sh writes into one fixed <dir>.tmp: concurrent builds take turns.
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False)
-    if proc.returncode == _EXIT_NO_GO:
-        raise RuntimeError(f"cannot build helm without Go:\n{proc.stderr.strip()}")
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
-        raise RuntimeError(f"{BUILD_SCRIPT} failed with exit status {proc.returncode}:\n{tail}")
-    binary = Path(proc.stdout.strip().splitlines()[-1])
-    if not binary.is_file():
-        raise RuntimeError(f"{BUILD_SCRIPT} reported {binary}, which does not exist")
-    return binary
+    return ensure_tool("helm")
 
 
 def _helm(args: list[str], values: dict[str, Any] | None) -> subprocess.CompletedProcess[str]:

@@ -23,11 +23,8 @@ import shutil
 import sys
 import tempfile
 import time
-from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import jwt
 import requests
@@ -35,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from devenv import cleanup, pki
+from devenv.browser import log_in
 from devenv.paths import ROOT
 from devenv.process import LocalServer, ManagedProcess, ProcessExited, free_port, wait_until
 
@@ -252,25 +250,12 @@ class LocalIdP(LocalServer):
         """
         if not self.interactive:
             raise RuntimeError("LocalIdP(interactive=True) is needed to log in")
+        def fill(fields: dict[str, str]) -> dict[str, str]:
+            # The consent form is submitted as shown; the login form gets the account (any password).
+            return {**fields, "login": login, "password": "any password"} if fields.get("prompt") == "login" else fields
+
         with requests.Session() as browser:
-            response = browser.get(authorization_url, allow_redirects=False, timeout=timeout)
-            for _ in range(10):
-                if response.is_redirect:
-                    location = urljoin(response.url, response.headers["Location"])
-                    if location.startswith(redirect_uri):
-                        return location
-                    response = browser.get(location, allow_redirects=False, timeout=timeout)
-                    continue
-                form = HtmlForm.first_in(response.text) if response.status_code == 200 else None
-                if form is None:
-                    raise RuntimeError(f"expected a login or consent form, got HTTP {response.status_code}: "
-                                       f"{response.text[:500]}")
-                fields = dict(form.fields)
-                if fields.get("prompt") == "login":
-                    fields.update(login=login, password="any password")
-                response = browser.post(urljoin(response.url, form.action), data=fields, allow_redirects=False,
-                                        timeout=timeout)
-        raise RuntimeError(f"no redirect to {redirect_uri} after 10 steps of the login")
+            return log_in(browser, authorization_url, redirect_uri, fill, timeout=timeout)
 
     # ----- minting tokens with the IdP's own keys ----------------------------------------
 
@@ -424,31 +409,3 @@ class LocalIdP(LocalServer):
         if self._proc is None:
             return ""
         return f"--- oidc-provider log ({self._proc.log_path}), last lines ---\n{self._proc.log_tail()}"
-
-
-class HtmlForm(HTMLParser):
-    """The first <form> of a page: its action and its named inputs (enough for oidc-provider's dev pages)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: list[tuple[str, str]] = []
-        self._inside = False
-        self._done = False
-
-    @classmethod
-    def first_in(cls, html: str) -> HtmlForm | None:
-        parser = cls()
-        parser.feed(html)
-        return parser if parser.action is not None else None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: unescape(value or "") for name, value in attrs}
-        if tag == "form" and not self._done and self.action is None:
-            self.action, self._inside = values.get("action", ""), True
-        elif tag == "input" and self._inside and values.get("name"):
-            self.fields.append((values["name"], values.get("value", "")))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._inside:
-            self._inside, self._done = False, True

@@ -21,12 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from devenv import cleanup, pki
-from devenv.idp import HtmlForm
+from devenv.browser import log_in
 from devenv.process import LocalServer, ManagedProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,24 +198,9 @@ class LocalKeycloak(LocalServer):
         """
         with requests.Session() as browser:
             browser.verify, browser.trust_env = self.http.verify, False
-            response = browser.get(authorization_url, allow_redirects=False, timeout=timeout)
-            submitted = False
-            for _ in range(10):
-                if response.is_redirect:
-                    location = urljoin(response.url, response.headers["Location"])
-                    if location.startswith(redirect_uri):
-                        return location
-                    response = browser.get(location, allow_redirects=False, timeout=timeout)
-                    continue
-                form = HtmlForm.first_in(response.text) if response.status_code == 200 else None
-                if form is None or submitted:
-                    raise RuntimeError(f"expected Keycloak's login form once, got HTTP {response.status_code}: "
-                                       f"{response.text[:500]}")
-                fields = {**dict(form.fields), "username": username, "password": self.passwords[username]}
-                response = browser.post(urljoin(response.url, form.action), data=fields, allow_redirects=False,
-                                        timeout=timeout)
-                submitted = True
-        raise RuntimeError(f"no redirect to {redirect_uri} after 10 steps of the login")
+            # One form only: a second one (e.g. "update your account") would mean the realm's users are incomplete.
+            return log_in(browser, authorization_url, redirect_uri, timeout=timeout, max_forms=1,
+                          fill=lambda fields: {**fields, "username": username, "password": self.passwords[username]})
 
     def user_token(self, username: str = "alice", scope: str = "openid") -> str:
         """An access token of `username`, as an MCP client gets one: authorization code with PKCE

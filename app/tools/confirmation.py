@@ -53,16 +53,10 @@ class Confirmation:
             PersonConfirmationNeeded: the person must be asked first.
             ToolError: not confirmed (a wrong `confirm`, or a person is required and cannot be asked).
         """
-        if self.by_person:
-            self.record.how, self.record.action = PERSON, action
+        if self._confirmed_by_person(target, action, ": this server needs protocol 2026-07-28 with form "
+                                     "elicitation declared in the client's capabilities (MCP_CONFIRM=person-only). "
+                                     "Use a client that can ask its user."):
             return
-        if self.mode != ARGUMENT and self.can_elicit:
-            raise PersonConfirmationNeeded(action, target)
-        if self.mode == PERSON_ONLY:
-            raise ToolError(
-                f"To {action}, a person must confirm it, and this client cannot ask one: this server needs "
-                "protocol 2026-07-28 with form elicitation declared in the client's capabilities (MCP_CONFIRM="
-                "person-only). Use a client that can ask its user.")
         if args.get("confirm") != target:
             raise ToolError(f"To {action}, repeat {target!r} exactly in confirm")
         self.record.how, self.record.action = ARGUMENT, action
@@ -74,12 +68,23 @@ class Confirmation:
         Raises:
             PersonConfirmationNeeded, ToolError: as `require`.
         """
+        if not self._confirmed_by_person(target, action, " (MCP_CONFIRM=person-only needs protocol 2026-07-28 "
+                                         "with form elicitation); leave force unset"):
+            self.record.how, self.record.action = ARGUMENT, action
+
+    def _confirmed_by_person(self, target: str, action: str, cannot_ask: str) -> bool:
+        """True when a person allowed this call; False when the model's confirmation decides.
+
+        Raises:
+            PersonConfirmationNeeded: the person must be asked first.
+            ToolError: only a person may confirm (person-only) and this client cannot ask one (`cannot_ask`
+                completes the message).
+        """
         if self.by_person:
             self.record.how, self.record.action = PERSON, action
-            return
+            return True
         if self.mode != ARGUMENT and self.can_elicit:
             raise PersonConfirmationNeeded(action, target)
         if self.mode == PERSON_ONLY:
-            raise ToolError(f"To {action}, a person must confirm it, and this client cannot ask one (MCP_CONFIRM="
-                            "person-only needs protocol 2026-07-28 with form elicitation); leave force unset")
-        self.record.how, self.record.action = ARGUMENT, action
+            raise ToolError(f"To {action}, a person must confirm it, and this client cannot ask one{cannot_ask}")
+        return False

@@ -26,33 +26,14 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from devenv.idp import LocalIdP
+from tests.support.oauth import MemoryTokenStorage
 from tests.support.processes import GunicornServer, free_port
 
 # Nothing listens there: like a desktop client's loopback listener, whose port changes every run.
 REDIRECT_URI = f"http://127.0.0.1:{free_port()}/callback"
-
-
-@dataclass
-class MemoryTokenStorage:
-    """The SDK's TokenStorage, kept in memory: what a desktop client would persist."""
-
-    tokens: OAuthToken | None = None
-    client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 @dataclass

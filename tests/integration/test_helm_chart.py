@@ -20,13 +20,13 @@ import kubernetes
 import pytest
 import yaml
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ApiException, NotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError
 
 import app
 from app.settings import Settings
 from devenv.helm import CHART, ensure_helm, helm_version, lint, template
 from tests.integration.test_k8s_manifests import (
-    _STRICT,
+    _assert_pod_security_restricted,
     _bound_roles,
     _dry_apply,
     _ensure_namespace,
@@ -155,19 +155,7 @@ def test_pod_templates_pass_restricted_pod_security(dyn: DynamicClient, name: st
     deployments = _find(objects, "Deployment")
     assert len(deployments) == (2 if name == "redis" else 1)
     for deployment in deployments:
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": deployment["metadata"]["name"], "namespace": deployment["metadata"]["namespace"]},
-            "spec": deployment["spec"]["template"]["spec"],
-        }
-        pods.create(body=pod, dry_run="All", query_params=_STRICT())
-        # The same Pod with its hardening removed is refused: PodSecurity admission is really enforcing.
-        weakened = copy.deepcopy(pod)
-        del weakened["spec"]["containers"][0]["securityContext"]
-        with pytest.raises(ApiException) as excinfo:
-            pods.create(body=weakened, dry_run="All")
-        assert excinfo.value.status == 403 and "PodSecurity" in str(excinfo.value.body)
+        _assert_pod_security_restricted(pods, deployment)
 
 
 @pytest.mark.parametrize("overlay", list(SAME_AS_OVERLAY))

@@ -154,19 +154,25 @@ def test_pod_templates_pass_restricted_pod_security(dyn: DynamicClient, director
     _prepare_namespaces(dyn, base)
     pods = dyn.resources.get(api_version="v1", kind="Pod")
     for deployment in _find(_objects(directory), "Deployment"):
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": deployment["metadata"]["name"], "namespace": deployment["metadata"]["namespace"]},
-            "spec": deployment["spec"]["template"]["spec"],
-        }
-        pods.create(body=pod, dry_run="All", query_params=_STRICT())
-        # The same Pod with its hardening removed is refused: PodSecurity admission is really enforcing.
-        weakened = copy.deepcopy(pod)
-        del weakened["spec"]["containers"][0]["securityContext"]
-        with pytest.raises(ApiException) as excinfo:
-            pods.create(body=weakened, dry_run="All")
-        assert excinfo.value.status == 403 and "PodSecurity" in str(excinfo.value.body)
+        _assert_pod_security_restricted(pods, deployment)
+
+
+def _assert_pod_security_restricted(pods: Any, deployment: dict[str, Any]) -> None:
+    """The Deployment's pod template is admitted in a namespace enforcing PodSecurity restricted (a strict
+    server-side dry run), and refused once its hardening is removed."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": deployment["metadata"]["name"], "namespace": deployment["metadata"]["namespace"]},
+        "spec": deployment["spec"]["template"]["spec"],
+    }
+    pods.create(body=pod, dry_run="All", query_params=_STRICT())
+    # The same Pod with its hardening removed is refused: PodSecurity admission is really enforcing.
+    weakened = copy.deepcopy(pod)
+    del weakened["spec"]["containers"][0]["securityContext"]
+    with pytest.raises(ApiException) as excinfo:
+        pods.create(body=weakened, dry_run="All")
+    assert excinfo.value.status == 403 and "PodSecurity" in str(excinfo.value.body)
 
 
 def _dockerfile_user() -> tuple[int, int]:

@@ -30,10 +30,11 @@ import requests
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, OAuthRegistrationError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
 
 from devenv.controlplane import LocalControlPlane
 from devenv.keycloak import AUDIENCE, LOGIN_CLIENT, LocalKeycloak
+from tests.support.oauth import MemoryTokenStorage
 from tests.support.processes import GunicornServer, free_port
 
 # Nothing listens there: like a desktop client's loopback listener, whose port changes every run.
@@ -44,26 +45,6 @@ CLIENT_METADATA = OAuthClientMetadata(redirect_uris=[REDIRECT_URI], client_name=
                                       grant_types=["authorization_code", "refresh_token"], response_types=["code"],
                                       token_endpoint_auth_method="none")
 DRY_RUN_CREATE = {"name": "kc-login", "namespace": "default", "dry_run": True}
-
-
-@dataclass
-class MemoryTokenStorage:
-    """The SDK's TokenStorage, kept in memory: what a desktop client would persist."""
-
-    tokens: OAuthToken | None = None
-    client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 @dataclass
